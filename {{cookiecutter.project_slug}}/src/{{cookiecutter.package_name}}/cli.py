@@ -1,0 +1,87 @@
+"""The project's one command line: `{{ cookiecutter.project_slug }} features|train|init-registry`.
+
+Each command parses its arguments and calls one step. A UserError (bad config, bad data, bad
+model URI) is printed as one line on stderr with exit code 2, never as a traceback.
+"""
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, TypeVar
+
+import typer
+
+from .errors import UserError
+
+app = typer.Typer(
+    help="{{ cookiecutter.project_name }}: features, training and the model registry.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+
+ConfigOption = Annotated[
+    Path, typer.Option("--config", "-c", help="YAML run configuration, e.g. configs/v1.yaml.")
+]
+T = TypeVar("T")
+
+
+def run_step(step: Callable[[], T]) -> T:
+    """Run a step; turn a UserError into one line on stderr and exit code 2."""
+    try:
+        return step()
+    except UserError as error:
+        typer.echo(f"error: {error}", err=True)
+        raise typer.Exit(code=2) from None
+
+
+@app.command()
+def features(config: ConfigOption) -> None:
+    """Validate the raw data and write the feature table and its manifest."""
+    from .config import load_config
+    from .features import build_features
+
+    result = run_step(lambda: build_features(load_config(config).data))
+    typer.echo(
+        f"features: {result.manifest['rows']} rows -> {result.path} "
+        f"(fingerprint {result.fingerprint[:12]})"
+    )
+
+
+@app.command()
+def train(
+    config: ConfigOption,
+    metrics_out: Annotated[
+        Path | None,
+        typer.Option(help="Also write the run's metrics and provenance to this JSON file."),
+    ] = None,
+) -> None:
+    """Build features, train, evaluate, and register a new model version."""
+    from .config import load_config
+    from .training import train as train_step
+
+    result = run_step(lambda: train_step(load_config(config)))
+    for name, value in result.metrics.items():
+        typer.echo(
+            f"  {name:<20} {value:.4f}  (trivial baseline {result.baseline_metrics[name]:.4f})"
+        )
+    if metrics_out is not None:
+        metrics_out.parent.mkdir(parents=True, exist_ok=True)
+        summary = {
+            "model_uri": result.version.uri,
+            "run_id": result.version.run_id,
+            "config": str(config),
+            "config_fingerprint": result.config_fingerprint,
+            "data_fingerprint": result.data_fingerprint,
+            "metrics": result.metrics,
+        }
+        metrics_out.write_text(json.dumps(summary, indent=2) + "\n")
+    typer.echo(f"registered {result.version.uri} (run {result.version.run_id})")
+
+
+@app.command("init-registry")
+def init_registry() -> None:
+    """Create the model registry's database once, before any concurrent runs."""
+    from .registry import init_registry as init
+
+    typer.echo(f"registry ready at {run_step(init)}")

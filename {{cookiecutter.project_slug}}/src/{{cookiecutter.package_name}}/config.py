@@ -1,0 +1,127 @@
+"""Typed, validated run configuration, and `load_config(path)` to read it from YAML."""
+
+import hashlib
+import json
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from .errors import UserError
+from .estimators import ESTIMATORS, check_params
+from .evaluation import METRICS
+from .schema import ProblemType
+
+
+class Strict(BaseModel):
+    """Base for every config section: unknown keys are errors and values are immutable."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class DataConfig(Strict):
+    """Where the raw data is, where features go, and the date features are computed at."""
+
+    raw_path: Path
+    features_dir: Path = Path("data/features")
+    as_of: date = Field(description="Reference date for tenure features; fixed, so runs repeat.")
+    sample_rows: int | None = Field(
+        default=None, gt=0, description="Use only the first N rows (by id): for smoke runs."
+    )
+
+
+class SplitConfig(Strict):
+    """How the data is split into training and test sets."""
+
+    test_size: float = Field(default=0.2, gt=0.0, lt=1.0)
+    seed: int = 42
+
+
+class ModelConfig(Strict):
+    """Which estimator to fit, with which parameters."""
+
+    estimator: str
+    params: dict[str, Any] = Field(default_factory=dict)
+
+
+class RegistryConfig(Strict):
+    """Where the run is recorded and under which name the model is registered."""
+
+    experiment: str = Field(min_length=1)
+    model_name: str = Field(min_length=1, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")
+
+
+class TrainConfig(Strict):
+    """A complete training run: data, split, model, metrics and registry."""
+
+    run_name: str = Field(min_length=1)
+    problem_type: ProblemType
+    data: DataConfig
+    split: SplitConfig = SplitConfig()
+    model: ModelConfig
+    metrics: list[str] = Field(min_length=1)
+    registry: RegistryConfig
+
+    @model_validator(mode="after")
+    def _check_estimator_and_metrics(self) -> "TrainConfig":
+        known = ESTIMATORS[self.problem_type]
+        if self.model.estimator not in known:
+            raise ValueError(
+                f"model.estimator '{self.model.estimator}' is not a {self.problem_type} estimator; "
+                f"choose one of: {', '.join(sorted(known))}"
+            )
+        check_params(self.problem_type, self.model.estimator, self.model.params)
+        unknown = [m for m in self.metrics if m not in METRICS[self.problem_type]]
+        if unknown:
+            raise ValueError(
+                f"metrics: {', '.join(unknown)} not available for {self.problem_type}; "
+                f"choose from: {', '.join(METRICS[self.problem_type])}"
+            )
+        return self
+
+    def fingerprint(self) -> str:
+        """A hash of the whole config: equal configs give equal hashes."""
+        canonical = json.dumps(self.model_dump(mode="json"), sort_keys=True)
+        return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def _describe(error: ValidationError) -> str:
+    """Turn pydantic's report into one line: field path, problem, fix."""
+    parts = []
+    for item in error.errors():
+        where = ".".join(str(p) for p in item["loc"]) or "config"
+        if item["type"] == "extra_forbidden":
+            parts.append(f"{where}: unknown key; remove it or fix its spelling")
+        elif item["type"] == "missing":
+            parts.append(f"{where}: required key is missing; add it")
+        else:
+            message = item["msg"].removeprefix("Value error, ")
+            parts.append(f"{where}: {message} (got {item.get('input')!r})")
+    return "; ".join(parts)
+
+
+def parse_config(data: object, source: str = "config") -> TrainConfig:
+    """Validate a mapping as a TrainConfig, raising UserError with a one-line message."""
+    if not isinstance(data, dict):
+        raise UserError(f"{source}: expected a mapping of settings, got {type(data).__name__}")
+    try:
+        return TrainConfig.model_validate(data)
+    except ValidationError as error:
+        raise UserError(f"{source}: {_describe(error)}") from None
+
+
+def load_config(path: Path) -> TrainConfig:
+    """Read and validate a YAML config file."""
+    if not path.is_file():
+        raise UserError(
+            f"config file {path} not found; pass an existing file, e.g. configs/v1.yaml"
+        )
+    try:
+        data = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        where = f" at line {mark.line + 1}" if mark is not None else ""
+        raise UserError(f"{path}: not valid YAML{where}; fix the syntax") from None
+    return parse_config(data, str(path))

@@ -1,0 +1,46 @@
+"""Metrics per problem type: pure functions of true values and predictions."""
+
+from collections.abc import Callable
+
+import numpy as np
+from numpy.typing import NDArray
+from sklearn import metrics
+
+from .schema import ProblemType
+
+Metric = Callable[[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64] | None], float]
+
+
+def _rmse(y: NDArray[np.float64], pred: NDArray[np.float64], _: object) -> float:
+    return float(np.sqrt(metrics.mean_squared_error(y, pred)))
+
+
+# Each metric takes (y_true, predicted labels or values, positive-class probability or None).
+METRICS: dict[ProblemType, dict[str, Metric]] = {
+    "classification": {
+        "roc_auc": lambda y, _, proba: float(metrics.roc_auc_score(y, proba)),
+        "average_precision": lambda y, _, proba: float(metrics.average_precision_score(y, proba)),
+        "log_loss": lambda y, _, proba: float(metrics.log_loss(y, proba, labels=[0, 1])),
+        "accuracy": lambda y, pred, _: float(metrics.accuracy_score(y, pred)),
+        "f1": lambda y, pred, _: float(metrics.f1_score(y, pred, zero_division=0)),
+        "precision": lambda y, pred, _: float(metrics.precision_score(y, pred, zero_division=0)),
+        "recall": lambda y, pred, _: float(metrics.recall_score(y, pred, zero_division=0)),
+    },
+    "regression": {
+        "rmse": _rmse,
+        "mae": lambda y, pred, _: float(metrics.mean_absolute_error(y, pred)),
+        "r2": lambda y, pred, _: float(metrics.r2_score(y, pred)),
+    },
+}
+
+
+def evaluate(
+    problem_type: ProblemType,
+    names: list[str],
+    y_true: NDArray[np.float64],
+    predicted: NDArray[np.float64],
+    probability: NDArray[np.float64] | None,
+) -> dict[str, float]:
+    """Compute the named metrics, rounded so that equal runs compare equal as text."""
+    table = METRICS[problem_type]
+    return {name: round(table[name](y_true, predicted, probability), 10) for name in names}

@@ -1,0 +1,169 @@
+"""The only module that talks to MLflow: tracking URI, experiments, logging, registering, loading.
+
+Default: an embedded registry, `sqlite:///<cwd>/mlflow.db`, artefacts in `mlartifacts/` beside it.
+Set MLFLOW_TRACKING_URI to use an MLflow server instead; nothing else changes.
+"""
+
+import os
+
+os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
+os.environ.setdefault("DO_NOT_TRACK", "true")
+
+from dataclasses import dataclass, field
+from importlib.metadata import version
+from pathlib import Path
+from typing import Any
+
+import mlflow
+import mlflow.sklearn
+import pandas as pd
+from filelock import FileLock
+from matplotlib.figure import Figure
+from mlflow.exceptions import MlflowException
+from mlflow.models import infer_signature
+from mlflow.tracking import MlflowClient
+from sklearn.pipeline import Pipeline
+
+from .errors import UserError
+from .estimators import SKOPS_TRUSTED_TYPES
+
+DEFAULT_DATABASE = Path("mlflow.db")
+ARTIFACTS_FOLDER = "mlartifacts"
+MODEL_REQUIREMENTS = ("mlflow", "scikit-learn", "skops", "pandas", "numpy", "scipy")
+
+
+@dataclass(frozen=True)
+class RegisteredVersion:
+    """A numbered model version in the registry, and the run that made it."""
+
+    name: str
+    version: str
+    run_id: str
+
+    @property
+    def uri(self) -> str:
+        """The version's URI, `models:/<name>/<version>`."""
+        return model_uri(self.name, self.version)
+
+
+@dataclass
+class TrainingRecord:
+    """Everything one training run writes to the registry."""
+
+    experiment: str
+    run_name: str
+    model_name: str
+    model: Pipeline
+    params: dict[str, Any]
+    metrics: dict[str, float]
+    tags: dict[str, str]
+    dataset: pd.DataFrame
+    dataset_source: str
+    dataset_digest: str
+    target: str
+    input_example: pd.DataFrame
+    text_artifacts: dict[str, str] = field(default_factory=dict)
+    figures: dict[str, Figure] = field(default_factory=dict)
+
+
+def model_uri(name: str, version: str) -> str:
+    """Build the URI of one model version; the one place such URIs are made."""
+    return f"models:/{name}/{version}"
+
+
+def tracking_uri() -> str:
+    """MLFLOW_TRACKING_URI if set, else the embedded SQLite registry in the working directory."""
+    return os.environ.get("MLFLOW_TRACKING_URI") or f"sqlite:///{DEFAULT_DATABASE.resolve()}"
+
+
+def _sqlite_path(uri: str) -> Path | None:
+    return Path(uri.removeprefix("sqlite:///")) if uri.startswith("sqlite:///") else None
+
+
+def init_registry() -> str:
+    """Create the registry's schema once, under a file lock, so concurrent first runs can't race."""
+    uri = tracking_uri()
+    database = _sqlite_path(uri)
+    mlflow.set_tracking_uri(uri)
+    if database is None:
+        return uri
+    database.parent.mkdir(parents=True, exist_ok=True)
+    with FileLock(f"{database}.lock"):
+        MlflowClient(uri).search_experiments(max_results=1)
+    return uri
+
+
+def _experiment_id(name: str) -> str:
+    """Get or create an experiment; a SQLite registry keeps its artefacts in a folder beside it."""
+    client = MlflowClient()
+    existing = client.get_experiment_by_name(name)
+    if existing is not None:
+        return str(existing.experiment_id)
+    database = _sqlite_path(tracking_uri())
+    location = None
+    if database is not None:
+        location = (database.parent / ARTIFACTS_FOLDER / name).as_uri()
+    try:
+        return str(client.create_experiment(name, artifact_location=location))
+    except MlflowException:  # another process created it first
+        return str(client.get_experiment_by_name(name).experiment_id)  # type: ignore[union-attr]
+
+
+def log_and_register(record: TrainingRecord) -> RegisteredVersion:
+    """Log a training run (params, metrics, tags, artefacts, dataset, model); register the model."""
+    init_registry()
+    experiment_id = _experiment_id(record.experiment)
+    with mlflow.start_run(experiment_id=experiment_id, run_name=record.run_name) as run:
+        mlflow.log_params(record.params)
+        mlflow.log_metrics(record.metrics)
+        mlflow.set_tags(record.tags)
+        for name, text in record.text_artifacts.items():
+            mlflow.log_text(text, name)
+        for name, figure in record.figures.items():
+            mlflow.log_figure(figure, name)
+        dataset = mlflow.data.from_pandas(  # type: ignore[attr-defined]
+            record.dataset,
+            source=record.dataset_source,
+            name=record.dataset_source,
+            targets=record.target,
+            digest=record.dataset_digest[:16],
+        )
+        mlflow.log_input(dataset, context="training")
+        signature = infer_signature(
+            record.input_example, record.model.predict(record.input_example)
+        )
+        info = mlflow.sklearn.log_model(
+            record.model,
+            name="model",
+            serialization_format="skops",
+            skops_trusted_types=SKOPS_TRUSTED_TYPES,
+            signature=signature,
+            input_example=record.input_example,
+            pip_requirements=[f"{package}=={version(package)}" for package in MODEL_REQUIREMENTS],
+            registered_model_name=record.model_name,
+        )
+    registered = RegisteredVersion(
+        name=record.model_name,
+        version=str(info.registered_model_version),
+        run_id=run.info.run_id,
+    )
+    client = MlflowClient()
+    for key, value in record.tags.items():
+        client.set_model_version_tag(registered.name, registered.version, key, value)
+    return registered
+
+
+def load_model(uri: str) -> Pipeline:
+    """Load a registered scikit-learn model by URI (`models:/<name>/<version>` or `@alias`)."""
+    init_registry()
+    try:
+        return mlflow.sklearn.load_model(uri)
+    except MlflowException as error:
+        raise UserError(f"cannot load model {uri}: {error.message}") from None
+
+
+def registered_versions(name: str) -> list[str]:
+    """Version numbers registered under a model name, oldest first."""
+    init_registry()
+    versions = MlflowClient().search_model_versions(f"name='{name}'")
+    return sorted((str(v.version) for v in versions), key=int)

@@ -1,0 +1,193 @@
+"""Training step: features -> split -> fit -> evaluate -> log and register one model version."""
+
+import json
+import platform
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import yaml
+from matplotlib.figure import Figure
+from numpy.typing import NDArray
+from sklearn.dummy import DummyClassifier, DummyRegressor
+from sklearn.inspection import permutation_importance
+from sklearn.model_selection import train_test_split
+from sklearn.pipeline import Pipeline
+
+from . import TEMPLATE_VERSION, data, plots, registry
+from .config import TrainConfig
+from .estimators import build_pipeline
+from .evaluation import evaluate
+from .features import FeatureSet, build_features
+from .schema import TARGETS, feature_names
+
+LOCK_FILE = Path("uv.lock")
+INPUT_EXAMPLE_ROWS = 5
+
+
+@dataclass(frozen=True)
+class Split:
+    """Training and test features and labels."""
+
+    x_train: pd.DataFrame
+    x_test: pd.DataFrame
+    y_train: pd.Series
+    y_test: pd.Series
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """A fitted model's test predictions and metrics, with a trivial baseline's for comparison."""
+
+    predicted: NDArray[np.float64]
+    probability: NDArray[np.float64] | None
+    metrics: dict[str, float]
+    baseline_metrics: dict[str, float]
+
+
+@dataclass(frozen=True)
+class TrainingResult:
+    """What a training run produced: the registered version and what it was judged on."""
+
+    version: registry.RegisteredVersion
+    metrics: dict[str, float]
+    baseline_metrics: dict[str, float]
+    data_fingerprint: str
+    config_fingerprint: str
+    test_predictions: NDArray[np.float64]
+
+
+def split(features: pd.DataFrame, config: TrainConfig) -> Split:
+    """Deterministic train/test split (stratified for classification)."""
+    target = features[TARGETS[config.problem_type]]
+    x_train, x_test, y_train, y_test = train_test_split(
+        features[feature_names()],
+        target,
+        test_size=config.split.test_size,
+        random_state=config.split.seed,
+        stratify=target if config.problem_type == "classification" else None,
+    )
+    return Split(x_train, x_test, y_train, y_test)
+
+
+def _predict(
+    model: Pipeline | DummyClassifier | DummyRegressor, x: pd.DataFrame, classify: bool
+) -> tuple[NDArray[np.float64], NDArray[np.float64] | None]:
+    """Predicted labels or values, and the positive-class probability when classifying."""
+    predicted = np.asarray(model.predict(x), dtype=np.float64)
+    probability = np.asarray(model.predict_proba(x)[:, 1], dtype=np.float64) if classify else None
+    return predicted, probability
+
+
+def fit_and_evaluate(parts: Split, config: TrainConfig) -> tuple[Pipeline, Evaluation]:
+    """Fit the configured pipeline and score it, and a trivial baseline, on the test split."""
+    classify = config.problem_type == "classification"
+    model = build_pipeline(
+        config.problem_type, config.model.estimator, config.model.params, config.split.seed
+    )
+    model.fit(parts.x_train, parts.y_train)
+    baseline = DummyClassifier(strategy="prior") if classify else DummyRegressor(strategy="mean")
+    baseline.fit(parts.x_train, parts.y_train)
+    y_test = parts.y_test.to_numpy(dtype=np.float64)
+    predicted, probability = _predict(model, parts.x_test, classify)
+    base_predicted, base_probability = _predict(baseline, parts.x_test, classify)
+    return model, Evaluation(
+        predicted=predicted,
+        probability=probability,
+        metrics=evaluate(config.problem_type, config.metrics, y_test, predicted, probability),
+        baseline_metrics=evaluate(
+            config.problem_type, config.metrics, y_test, base_predicted, base_probability
+        ),
+    )
+
+
+def _figures(
+    model: Pipeline, parts: Split, result: Evaluation, config: TrainConfig
+) -> dict[str, Figure]:
+    """Evaluation plots for the problem type, and permutation importance of each feature."""
+    y_test = parts.y_test.to_numpy(dtype=np.float64)
+    figures = {}
+    if result.probability is not None:
+        figures["plots/confusion_matrix.png"] = plots.confusion_matrix(y_test, result.predicted)
+        figures["plots/roc_curve.png"] = plots.roc_curve(y_test, result.probability)
+    else:
+        figures["plots/residuals.png"] = plots.residuals(y_test, result.predicted)
+    importance = permutation_importance(
+        model, parts.x_test, parts.y_test, n_repeats=5, random_state=config.split.seed
+    )
+    figures["plots/feature_importance.png"] = plots.feature_importance(
+        list(parts.x_test.columns), importance.importances_mean
+    )
+    return figures
+
+
+def _git_commit() -> str:
+    """The current commit (with '-dirty' for uncommitted changes), or 'unknown' outside git."""
+    try:
+        commit = subprocess.run(
+            ["git", "rev-parse", "HEAD"], capture_output=True, text=True, check=True
+        ).stdout.strip()
+        status = subprocess.run(
+            ["git", "status", "--porcelain"], capture_output=True, text=True, check=True
+        ).stdout
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+    return f"{commit}-dirty" if status.strip() else commit
+
+
+def _tags(config: TrainConfig, features: FeatureSet) -> dict[str, str]:
+    """Provenance recorded on the run and on the model version."""
+    return {
+        "git_commit": _git_commit(),
+        "config_fingerprint": config.fingerprint(),
+        "data_fingerprint": features.fingerprint,
+        "lock_sha256": data.file_sha256(LOCK_FILE) if LOCK_FILE.is_file() else "none",
+        "template_version": TEMPLATE_VERSION,
+        "problem_type": config.problem_type,
+        "python_version": platform.python_version(),
+    }
+
+
+def train(config: TrainConfig) -> TrainingResult:
+    """Build features, fit, evaluate, then log the run and register a new model version."""
+    features = build_features(config.data)
+    parts = split(features.frame, config)
+    model, result = fit_and_evaluate(parts, config)
+    baseline = {f"baseline_{name}": value for name, value in result.baseline_metrics.items()}
+    record = registry.TrainingRecord(
+        experiment=config.registry.experiment,
+        run_name=config.run_name,
+        model_name=config.registry.model_name,
+        model=model,
+        params={
+            "estimator": config.model.estimator,
+            **{f"model.{k}": v for k, v in config.model.params.items()},
+            "test_size": config.split.test_size,
+            "seed": config.split.seed,
+            "rows": len(features.frame),
+            "as_of": config.data.as_of.isoformat(),
+        },
+        metrics={**result.metrics, **baseline},
+        tags=_tags(config, features),
+        dataset=features.frame,
+        dataset_source=str(features.path),
+        dataset_digest=features.fingerprint,
+        target=TARGETS[config.problem_type],
+        input_example=parts.x_test.head(INPUT_EXAMPLE_ROWS),
+        text_artifacts={
+            "config.yaml": yaml.safe_dump(config.model_dump(mode="json"), sort_keys=False),
+            "features/manifest.json": json.dumps(features.manifest, indent=2) + "\n",
+        },
+        figures=_figures(model, parts, result, config),
+    )
+    version = registry.log_and_register(record)
+    return TrainingResult(
+        version=version,
+        metrics=result.metrics,
+        baseline_metrics=result.baseline_metrics,
+        data_fingerprint=features.fingerprint,
+        config_fingerprint=config.fingerprint(),
+        test_predictions=result.predicted,
+    )

@@ -1,0 +1,72 @@
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from {{ cookiecutter.package_name }}.config import load_config, parse_config
+from {{ cookiecutter.package_name }}.errors import UserError
+
+CONFIGS = Path(__file__).resolve().parent.parent / "configs"
+
+
+def _smoke() -> dict[str, Any]:
+    data = yaml.safe_load((CONFIGS / "smoke.yaml").read_text())
+    assert isinstance(data, dict)
+    return data
+
+
+@pytest.mark.parametrize("name", ["v1.yaml", "smoke.yaml"])
+def test_shipped_configs_are_valid(name: str) -> None:
+    config = load_config(CONFIGS / name)
+    assert config.problem_type == "{{ cookiecutter.problem_type }}"
+
+
+def test_fingerprint_is_stable_and_sensitive() -> None:
+    first, second = parse_config(_smoke()), parse_config(_smoke())
+    assert first.fingerprint() == second.fingerprint()
+    changed = _smoke()
+    changed["split"] = {"test_size": 0.3, "seed": 42}
+    assert parse_config(changed).fingerprint() != first.fingerprint()
+
+
+@pytest.mark.parametrize(
+    ("edit", "expected"),
+    [
+        (lambda c: c.update(learning_rate=0.1), "learning_rate: unknown key"),
+        (lambda c: c["split"].update(test_size="half"), "split.test_size"),
+        (lambda c: c["split"].update(test_size=1.5), "split.test_size"),
+        (lambda c: c.pop("registry"), "registry: required key is missing"),
+        (lambda c: c["model"].update(estimator="xgboost"), "model.estimator 'xgboost'"),
+        (lambda c: c["model"]["params"].update(max_depht=3), "max_depht not a parameter"),
+        (lambda c: c["model"]["params"].update(random_state=1), "set split.seed instead"),
+        (lambda c: c.update(metrics=["bogus"]), "metrics: bogus not available"),
+        (lambda c: c.update(problem_type="ranking"), "problem_type"),
+        (lambda c: c["data"].update(as_of="yesterday"), "data.as_of"),
+    ],
+)
+def test_bad_config_is_one_clear_line(
+    edit: Callable[[dict[str, Any]], object], expected: str
+) -> None:
+    config = _smoke()
+    edit(config)
+    with pytest.raises(UserError) as caught:
+        parse_config(config, "smoke.yaml")
+    message = str(caught.value)
+    assert expected in message
+    assert message.startswith("smoke.yaml: ")
+    assert "\n" not in message
+
+
+def test_missing_and_malformed_files(tmp_path: Path) -> None:
+    with pytest.raises(UserError, match="not found"):
+        load_config(tmp_path / "absent.yaml")
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("run_name: [unclosed\n")
+    with pytest.raises(UserError, match="not valid YAML at line"):
+        load_config(broken)
+    listing = tmp_path / "list.yaml"
+    listing.write_text("- a\n- b\n")
+    with pytest.raises(UserError, match="expected a mapping"):
+        load_config(listing)
