@@ -13,7 +13,7 @@ def _frame(rows: int = 60) -> pd.DataFrame:
     rng = np.random.default_rng(0)
     frame = pd.DataFrame({name: rng.normal(size=rows) for name in feature_names("numeric")})
     for name in feature_names("categorical"):
-        frame[name] = rng.choice(["a", "b", None], size=rows)
+        frame[name] = rng.choice(np.array(["a", "b", None], dtype=object), size=rows)
     return frame
 
 

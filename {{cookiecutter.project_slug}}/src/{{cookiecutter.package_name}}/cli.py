@@ -5,16 +5,17 @@ model URI) is printed as one line on stderr with exit code 2, never as a traceba
 """
 
 import json
-from collections.abc import Callable
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, TypeVar
+from typing import Annotated
 
 import typer
 
 from .errors import UserError
 
 app = typer.Typer(
-    help="{{ cookiecutter.project_name }}: features, training and the model registry.",
+    help="Features, training and the model registry of this project.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     add_completion=False,
@@ -23,13 +24,13 @@ app = typer.Typer(
 ConfigOption = Annotated[
     Path, typer.Option("--config", "-c", help="YAML run configuration, e.g. configs/v1.yaml.")
 ]
-T = TypeVar("T")
 
 
-def run_step(step: Callable[[], T]) -> T:
-    """Run a step; turn a UserError into one line on stderr and exit code 2."""
+@contextmanager
+def user_errors() -> Iterator[None]:
+    """Turn a UserError raised inside the block into one line on stderr and exit code 2."""
     try:
-        return step()
+        yield
     except UserError as error:
         typer.echo(f"error: {error}", err=True)
         raise typer.Exit(code=2) from None
@@ -41,7 +42,8 @@ def features(config: ConfigOption) -> None:
     from .config import load_config
     from .features import build_features
 
-    result = run_step(lambda: build_features(load_config(config).data))
+    with user_errors():
+        result = build_features(load_config(config).data)
     typer.echo(
         f"features: {result.manifest['rows']} rows -> {result.path} "
         f"(fingerprint {result.fingerprint[:12]})"
@@ -60,7 +62,8 @@ def train(
     from .config import load_config
     from .training import train as train_step
 
-    result = run_step(lambda: train_step(load_config(config)))
+    with user_errors():
+        result = train_step(load_config(config))
     for name, value in result.metrics.items():
         typer.echo(
             f"  {name:<20} {value:.4f}  (trivial baseline {result.baseline_metrics[name]:.4f})"
@@ -84,4 +87,6 @@ def init_registry() -> None:
     """Create the model registry's database once, before any concurrent runs."""
     from .registry import init_registry as init
 
-    typer.echo(f"registry ready at {run_step(init)}")
+    with user_errors():
+        uri = init()
+    typer.echo(f"registry ready at {uri}")

@@ -5,6 +5,7 @@ Set MLFLOW_TRACKING_URI to use an MLflow server instead; nothing else changes.
 """
 
 import os
+import warnings
 
 os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
 os.environ.setdefault("DO_NOT_TRACK", "true")
@@ -61,6 +62,7 @@ class TrainingRecord:
     dataset_source: str
     dataset_digest: str
     target: str
+    training_inputs: pd.DataFrame
     input_example: pd.DataFrame
     text_artifacts: dict[str, str] = field(default_factory=dict)
     figures: dict[str, Figure] = field(default_factory=dict)
@@ -121,16 +123,20 @@ def log_and_register(record: TrainingRecord) -> RegisteredVersion:
             mlflow.log_text(text, name)
         for name, figure in record.figures.items():
             mlflow.log_figure(figure, name)
-        dataset = mlflow.data.from_pandas(  # type: ignore[attr-defined]
-            record.dataset,
-            source=record.dataset_source,
-            name=record.dataset_source,
-            targets=record.target,
-            digest=record.dataset_digest[:16],
-        )
+        with warnings.catch_warnings():
+            # MLflow registers the local-file source type twice, then warns that it is ambiguous.
+            warnings.filterwarnings("ignore", message="The specified dataset source can be")
+            dataset = mlflow.data.from_pandas(  # type: ignore[attr-defined]
+                record.dataset,
+                source=record.dataset_source,
+                name=record.dataset_source,
+                targets=record.target,
+                digest=record.dataset_digest[:16],
+            )
         mlflow.log_input(dataset, context="training")
+        # Inferred from all training inputs, so columns that may be missing are marked optional.
         signature = infer_signature(
-            record.input_example, record.model.predict(record.input_example)
+            record.training_inputs, record.model.predict(record.input_example)
         )
         info = mlflow.sklearn.log_model(
             record.model,

@@ -175,6 +175,7 @@ def train(config: TrainConfig) -> TrainingResult:
         dataset_source=str(features.path),
         dataset_digest=features.fingerprint,
         target=TARGETS[config.problem_type],
+        training_inputs=parts.x_train,
         input_example=parts.x_test.head(INPUT_EXAMPLE_ROWS),
         text_artifacts={
             "config.yaml": yaml.safe_dump(config.model_dump(mode="json"), sort_keys=False),

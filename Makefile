@@ -1,0 +1,34 @@
+# ml-template: the template's own tasks. `make demo` and `make test` work on a fresh machine.
+# uv: the one on PATH, else installed with pip (the binary's path is asked of the `uv` module).
+UV := $(shell command -v uv 2>/dev/null || { python3 -m pip install --quiet uv >&2 && python3 -c 'import uv; print(uv.find_uv_bin())'; })
+export UV
+export MLFLOW_DISABLE_TELEMETRY ?= true
+export DO_NOT_TRACK ?= true
+PYTEST_WORKERS ?= 2
+
+.PHONY: help setup test test-fast demo bench lock lint
+
+help: ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
+
+setup: ## Install the template's own locked dev environment
+	$(UV) sync --locked
+
+test: setup ## All template tests: renders, engine equivalence, answer validation, generated `make ci`
+	$(UV) run --locked pytest -n $(PYTEST_WORKERS)
+
+test-fast: setup ## The template tests that do not install a generated project (seconds)
+	$(UV) run --locked pytest -n $(PYTEST_WORKERS) -m "not slow"
+
+demo: setup ## Render a project with defaults into a temporary folder and run features -> train -> registry
+	$(UV) run --locked python scripts/demo.py
+
+bench: setup ## Benchmarks: render, warm `uv sync --locked`, smoke training run (see benchmarks/README.md)
+	$(UV) run --locked python benchmarks/run.py
+
+lock: setup ## Regenerate the generated project's uv.lock files (one per minimum Python)
+	$(UV) run --locked python scripts/lock.py
+
+lint: setup ## Ruff on the template's own Python (tests, scripts, benchmarks)
+	$(UV) run --locked ruff check .
+	$(UV) run --locked ruff format --check .

@@ -1,0 +1,84 @@
+"""A bad answer gets the same one-line message from copier and cookiecutter, and nothing is written."""
+
+import tomllib
+from pathlib import Path
+
+import pytest
+from cookiecutter.exceptions import FailedHookException
+
+from render import ANSWERS_FILE, render_cookiecutter, render_copier, tree
+
+BAD_ANSWERS = [
+    ({"project_name": "   "}, 'project_name must not be empty: give the project a name such as "Churn Model".'),
+    (
+        {"project_slug": "Bad Slug"},
+        "project_slug 'Bad Slug' is not a valid slug: use lowercase letters, digits and single hyphens, "
+        "starting with a letter (e.g. churn-model).",
+    ),
+    (
+        {"package_name": "1model"},
+        "package_name '1model' is not a Python identifier: use lowercase letters, digits and "
+        "underscores, not starting with a digit (e.g. churn_model).",
+    ),
+    (
+        {"package_name": "my-model"},
+        "package_name 'my-model' is not a Python identifier: use lowercase letters, digits and "
+        "underscores, not starting with a digit (e.g. churn_model).",
+    ),
+    ({"package_name": "class"}, "package_name 'class' is a Python keyword: choose another name (e.g. class_model)."),
+    ({"package_name": "lambda"}, "package_name 'lambda' is a Python keyword: choose another name (e.g. lambda_model)."),
+    *[
+        (
+            {"package_name": name},
+            f"package_name '{name}' would shadow the module '{name}' that the project imports: "
+            f"choose another name (e.g. {name}_model).",
+        )
+        for name in ("mlflow", "sklearn", "test", "pandas")
+    ],
+    (
+        {"author_email": "not-an-email"},
+        "author_email 'not-an-email' is not an email address: use the form name@example.com.",
+    ),
+    (
+        {"author_email": "a@b"},
+        "author_email 'a@b' is not an email address: use the form name@example.com.",
+    ),
+]
+
+
+@pytest.mark.parametrize(("answers", "message"), BAD_ANSWERS, ids=lambda a: str(a)[:40])
+def test_copier_rejects_with_one_clear_line(tmp_path: Path, answers: dict[str, str], message: str) -> None:
+    destination = tmp_path / "project"
+    with pytest.raises(ValueError) as caught:
+        render_copier(destination, answers)
+    assert str(caught.value).endswith(message)
+    assert "\n" not in str(caught.value)
+    assert not destination.exists()
+
+
+@pytest.mark.parametrize(("answers", "message"), BAD_ANSWERS, ids=lambda a: str(a)[:40])
+def test_cookiecutter_rejects_with_the_same_line(
+    tmp_path: Path, capfd: pytest.CaptureFixture[str], answers: dict[str, str], message: str
+) -> None:
+    output = tmp_path / "out"
+    output.mkdir()
+    with pytest.raises(FailedHookException):
+        render_cookiecutter(output, answers)
+    assert f"error: {message}\n" in capfd.readouterr().err
+    assert [p.name for p in output.iterdir() if not p.name.startswith(".cc-")] == []
+
+
+def test_good_unusual_answers_are_accepted(tmp_path: Path) -> None:
+    answers = {
+        "project_name": 'Quote "Me" & <Co>',
+        "project_slug": "quote-me",
+        "description": "Uses: colons, 'quotes', \"more\" and a back\\slash",
+        "author_name": "O'Brien \"Data\" Team",
+    }
+    project = render_copier(tmp_path / "copier", answers)
+    baked = render_cookiecutter(tmp_path / "cc", answers)
+    assert tree(project).keys() - {ANSWERS_FILE} == tree(baked).keys()
+    metadata = tomllib.loads((project / "pyproject.toml").read_text())["project"]
+    assert metadata["description"] == answers["description"]
+    assert metadata["authors"][0]["name"] == answers["author_name"]
+    assert (project / "README.md").read_text().startswith(f"# {answers['project_name']}\n")
