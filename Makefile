@@ -30,5 +30,5 @@ lock: setup ## Regenerate the generated project's uv.lock files (one per minimum
 	$(UV) run --locked python scripts/lock.py
 
 lint: setup ## Ruff on the template's own Python (tests, scripts, benchmarks)
-	$(UV) run --locked ruff check .
-	$(UV) run --locked ruff format --check .
+	$(UV) run --locked ruff check tests scripts benchmarks
+	$(UV) run --locked ruff format --check tests scripts benchmarks

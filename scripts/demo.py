@@ -48,11 +48,12 @@ def main() -> None:
     step("train, evaluate, register", ["make", "train"], destination)
 
     manifest = json.loads((destination / "data/features/v1/manifest.json").read_text())
+    rows, fingerprint = manifest["rows"], manifest["fingerprint"][:12]
     print(
         f"""
 Done. Everything is in {destination}:
   raw data        data/sample/customers.csv
-  features        data/features/v1/features.parquet  ({manifest["rows"]} rows, fingerprint {manifest["fingerprint"][:12]})
+  features        data/features/v1/features.parquet  ({rows} rows, fingerprint {fingerprint})
   manifest        data/features/v1/manifest.json
   registry        mlflow.db (SQLite) + mlartifacts/  -> model 'my-ml-project', version printed above
   browse it       cd {destination} && uv run mlflow ui --backend-store-uri sqlite:///mlflow.db

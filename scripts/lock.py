@@ -80,7 +80,9 @@ def relock(python_min: str, upgrade: bool, workdir: Path) -> None:
 def main() -> None:
     """Parse arguments and relock every choice."""
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--upgrade", action="store_true", help="move every dependency to its newest")
+    parser.add_argument(
+        "--upgrade", action="store_true", help="move every dependency to its newest"
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as workdir:
         for python_min in python_choices():

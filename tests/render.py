@@ -1,4 +1,4 @@
-"""Render the template with copier or cookiecutter through their Python APIs, isolated from user settings."""
+"""Render the template with copier or cookiecutter through their Python APIs, isolated."""
 
 import itertools
 import os
@@ -23,7 +23,9 @@ def choices(name: str) -> list[str]:
 
 def all_combinations() -> list[dict[str, str]]:
     """Every combination of the multiple-choice answers."""
-    names = [name for name, spec in QUESTIONS.items() if isinstance(spec, dict) and "choices" in spec]
+    names = [
+        name for name, spec in QUESTIONS.items() if isinstance(spec, dict) and "choices" in spec
+    ]
     return [
         dict(zip(names, values, strict=True))
         for values in itertools.product(*(choices(name) for name in names))
@@ -36,7 +38,7 @@ def combination_id(answers: dict[str, str]) -> str:
 
 
 def isolate(home: Path) -> None:
-    """Point copier at a settings file that trusts nothing, so no user setting hides an unsafe feature."""
+    """Point copier at settings that trust nothing: no user setting hides an unsafe feature."""
     settings = home / "copier-settings.yml"
     settings.write_text("trust: []\n")
     os.environ["COPIER_SETTINGS_PATH"] = str(settings)
@@ -61,7 +63,10 @@ def render_cookiecutter(output: Path, answers: dict[str, Any] | None = None) -> 
     config = output.parent / f"{output.name}-cookiecutter.yaml"
     config.write_text(
         yaml.safe_dump(
-            {"cookiecutters_dir": str(output / ".cc-cache"), "replay_dir": str(output / ".cc-replay")}
+            {
+                "cookiecutters_dir": str(output / ".cc-cache"),
+                "replay_dir": str(output / ".cc-replay"),
+            }
         )
     )
     project = cookiecutter(

@@ -6,7 +6,11 @@ import re
 from render import QUESTIONS, ROOT
 
 COOKIECUTTER = json.loads((ROOT / "cookiecutter.json").read_text())
-ASKED = {name: spec for name, spec in QUESTIONS.items() if not name.startswith("_") and spec.get("when") is not False}
+ASKED = {
+    name: spec
+    for name, spec in QUESTIONS.items()
+    if not name.startswith("_") and spec.get("when") is not False
+}
 
 
 def _cookiecutter_default(value: object) -> object:
@@ -29,9 +33,13 @@ def test_same_defaults_choices_and_prompts() -> None:
         value = COOKIECUTTER[name]
         if "choices" in spec:
             assert value == [str(c) for c in spec["choices"]], name
-            assert value[0] == str(spec["default"]), f"{name}: cookiecutter's default is the first choice"
+            assert value[0] == str(spec["default"]), (
+                f"{name}: cookiecutter's default is the first choice"
+            )
         else:
-            assert _as_copier(str(value)).replace(" ", "") == str(spec["default"]).replace(" ", ""), name
+            assert _as_copier(str(value)).replace(" ", "") == str(spec["default"]).replace(
+                " ", ""
+            ), name
         assert COOKIECUTTER["__prompts__"][name] == spec["help"], name
 
 

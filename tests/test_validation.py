@@ -1,4 +1,4 @@
-"""A bad answer gets the same one-line message from copier and cookiecutter, and nothing is written."""
+"""A bad answer gets the same one-line message from copier and cookiecutter; nothing is written."""
 
 import tomllib
 from pathlib import Path
@@ -9,11 +9,14 @@ from cookiecutter.exceptions import FailedHookException
 from render import ANSWERS_FILE, render_cookiecutter, render_copier, tree
 
 BAD_ANSWERS = [
-    ({"project_name": "   "}, 'project_name must not be empty: give the project a name such as "Churn Model".'),
+    (
+        {"project_name": "   "},
+        'project_name must not be empty: give the project a name such as "Churn Model".',
+    ),
     (
         {"project_slug": "Bad Slug"},
-        "project_slug 'Bad Slug' is not a valid slug: use lowercase letters, digits and single hyphens, "
-        "starting with a letter (e.g. churn-model).",
+        "project_slug 'Bad Slug' is not a valid slug: use lowercase letters, digits and single "
+        "hyphens, starting with a letter (e.g. churn-model).",
     ),
     (
         {"package_name": "1model"},
@@ -25,8 +28,14 @@ BAD_ANSWERS = [
         "package_name 'my-model' is not a Python identifier: use lowercase letters, digits and "
         "underscores, not starting with a digit (e.g. churn_model).",
     ),
-    ({"package_name": "class"}, "package_name 'class' is a Python keyword: choose another name (e.g. class_model)."),
-    ({"package_name": "lambda"}, "package_name 'lambda' is a Python keyword: choose another name (e.g. lambda_model)."),
+    (
+        {"package_name": "class"},
+        "package_name 'class' is a Python keyword: choose another name (e.g. class_model).",
+    ),
+    (
+        {"package_name": "lambda"},
+        "package_name 'lambda' is a Python keyword: choose another name (e.g. lambda_model).",
+    ),
     *[
         (
             {"package_name": name},
@@ -47,7 +56,9 @@ BAD_ANSWERS = [
 
 
 @pytest.mark.parametrize(("answers", "message"), BAD_ANSWERS, ids=lambda a: str(a)[:40])
-def test_copier_rejects_with_one_clear_line(tmp_path: Path, answers: dict[str, str], message: str) -> None:
+def test_copier_rejects_with_one_clear_line(
+    tmp_path: Path, answers: dict[str, str], message: str
+) -> None:
     destination = tmp_path / "project"
     with pytest.raises(ValueError) as caught:
         render_copier(destination, answers)
@@ -73,7 +84,7 @@ def test_good_unusual_answers_are_accepted(tmp_path: Path) -> None:
         "project_name": 'Quote "Me" & <Co>',
         "project_slug": "quote-me",
         "description": "Uses: colons, 'quotes', \"more\" and a back\\slash",
-        "author_name": "O'Brien \"Data\" Team",
+        "author_name": 'O\'Brien "Data" Team',
     }
     project = render_copier(tmp_path / "copier", answers)
     baked = render_cookiecutter(tmp_path / "cc", answers)
