@@ -58,3 +58,24 @@ def test_template_formats_renders_with_the_generated_projects_ruff() -> None:
     generated = ROOT / "{{cookiecutter.project_slug}}"
     lock = next(generated.glob("*'3.11'*uv.lock*"))
     assert _locked_version(lock, "ruff") == _locked_version(ROOT / "uv.lock", "ruff")
+
+
+def test_mypy_passes_for_every_minimum_python(tmp_path: Path) -> None:
+    """`make ci` type-checks for 3.11; the other choices are checked with the same environment."""
+    installed = render_copier(tmp_path / "installed")
+    subprocess.run(
+        [*UV, "sync", "--locked"], cwd=installed, env=_project_env(installed), check=True
+    )
+    for python_min in choices("python_min")[1:]:
+        project = render_copier(tmp_path / python_min, {"python_min": python_min})
+        env = {**_project_env(project), "MYPYPATH": str(project / "src")}
+        done = subprocess.run(
+            [str(installed / ".venv" / "bin" / "mypy")],
+            cwd=project,
+            env=env,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert done.returncode == 0, f"Python {python_min}:\n{done.stdout}"
+        assert f'python_version = "{python_min}"' in (project / "pyproject.toml").read_text()
