@@ -10,6 +10,7 @@ template's CI tested: `uv sync --locked`.
 """
 
 import argparse
+import os
 import subprocess
 import sys
 import tempfile
@@ -23,6 +24,7 @@ PROJECT = ROOT / "{{cookiecutter.project_slug}}"
 DEFAULT_SLUG = "my-ml-project"
 SLUG_LINE = f'name = "{DEFAULT_SLUG}"'
 TEMPLATE_SLUG_LINE = 'name = "{{ cookiecutter.project_slug }}"'
+UV = os.environ.get("UV", "uv").split()
 
 
 def lock_path(python_min: str) -> Path:
@@ -31,16 +33,17 @@ def lock_path(python_min: str) -> Path:
 
 
 def interpreter(version: str) -> str:
-    """A local interpreter for `version`: uv's discovery first, then pyenv's folders."""
+    """A local interpreter for `version`: uv's discovery, then pyenv's folders (PYENV_ROOT)."""
     found = subprocess.run(
-        ["uv", "python", "find", "--no-python-downloads", version],
+        [*UV, "python", "find", "--no-python-downloads", version],
         capture_output=True,
         text=True,
         check=False,
     )
     if found.returncode == 0:
         return found.stdout.strip()
-    candidates = sorted(Path.home().glob(f".pyenv/versions/{version}.*/bin/python{version}"))
+    pyenv = Path(os.environ.get("PYENV_ROOT", Path.home() / ".pyenv"))
+    candidates = sorted(pyenv.glob(f"versions/{version}.*/bin/python{version}"))
     if not candidates:
         sys.exit(f"error: no Python {version} here; install it (e.g. pyenv install {version})")
     return str(candidates[-1])
@@ -68,7 +71,7 @@ def relock(python_min: str, upgrade: bool, workdir: Path) -> None:
     if stored.exists() and not upgrade:
         text = stored.read_text().replace(TEMPLATE_SLUG_LINE, SLUG_LINE)
         (target / "uv.lock").write_text(text)
-    command = ["uv", "lock", "--python", interpreter(python_min)]
+    command = [*UV, "lock", "--python", interpreter(python_min)]
     subprocess.run([*command, *(["--upgrade"] if upgrade else [])], cwd=target, check=True)
     text = (target / "uv.lock").read_text()
     if text.count(SLUG_LINE) != 1:
