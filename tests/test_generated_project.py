@@ -7,6 +7,7 @@ import tomllib
 from pathlib import Path
 
 import pytest
+import yaml
 
 from lock import interpreter
 from render import ROOT, UV, choices, render_copier
@@ -21,14 +22,32 @@ def _project_env(project: Path) -> dict[str, str]:
     return env
 
 
+def _git_commit_all(project: Path) -> None:
+    """Make the render a repository with one commit, as a user does before `make ci`."""
+    git = ["git", "-c", "user.name=Test", "-c", "user.email=test@example.com"]
+    subprocess.run([*git, "init", "-q"], cwd=project, check=True)
+    subprocess.run([*git, "add", "-A"], cwd=project, check=True)
+    subprocess.run([*git, "commit", "-qm", "render"], cwd=project, check=True)
+
+
 def _locked_version(lock: Path, package: str) -> str:
     packages = tomllib.loads(lock.read_text())["package"]
     return next(p["version"] for p in packages if p["name"] == package)
 
 
+# The features that carry most of the sample data's signal, per problem type.
+STRONGEST = {
+    "classification": ["support_tickets", "tickets_per_year", "last_login_days", "tenure_days"],
+    "regression": ["monthly_spend", "plan", "last_login_days"],
+}
+
+
 @pytest.mark.parametrize("problem_type", choices("problem_type"))
-def test_make_ci_registers_a_model_version(tmp_path: Path, problem_type: str) -> None:
+def test_make_ci_registers_a_version_and_the_gate_refuses_a_worse_model(
+    tmp_path: Path, problem_type: str
+) -> None:
     project = render_copier(tmp_path / "project", {"problem_type": problem_type})
+    _git_commit_all(project)
     env = _project_env(project)
     subprocess.run(["make", "setup"], cwd=project, env=env, check=True)
     subprocess.run(["make", "ci"], cwd=project, env=env, check=True)
@@ -36,8 +55,59 @@ def test_make_ci_registers_a_model_version(tmp_path: Path, problem_type: str) ->
     with sqlite3.connect(project / "mlflow.db") as db:
         versions = db.execute("SELECT name, version FROM model_versions").fetchall()
     assert versions == [("my-ml-project-smoke", 1)]
-    assert (project / "metrics" / "candidate.json").is_file()
+    assert "Metrics gate: PASSED" in (project / "metrics" / "gate.md").read_text()
     assert list((project / "mlartifacts").rglob("MLmodel")), "the model artefact is stored locally"
+
+    smoke = project / "configs" / "smoke.yaml"
+    config = yaml.safe_load(smoke.read_text())
+    config["model"]["exclude_features"] = STRONGEST[problem_type]
+    smoke.write_text(yaml.safe_dump(config))
+    subprocess.run(["make", "smoke"], cwd=project, env=env, check=True)
+    gate = subprocess.run(["make", "gate"], cwd=project, env=env, check=False)
+    assert gate.returncode != 0, "a model without its strongest features must fail the gate"
+    table = (project / "metrics" / "gate.md").read_text()
+    assert "Metrics gate: FAILED" in table
+    assert "❌ regressed" in table
+
+
+def test_github_workflow_runs_locally_with_act(tmp_path: Path) -> None:
+    """The workflow's `run:` steps, executed by act on this machine (`uses:` steps need GitHub:
+    act copies the work tree for checkout; setup-uv maps to an empty local action)."""
+    project = render_copier(tmp_path / "project")
+    _git_commit_all(project)
+    stub = tmp_path / "stub"
+    stub.mkdir()
+    (stub / "action.yml").write_text(
+        "name: stand-in\ndescription: skipped under act\nruns:\n  using: composite\n  steps: []\n"
+    )
+    workflow = yaml.safe_load((project / ".github/workflows/ci.yml").read_text())
+    setup_uv = next(
+        step["uses"]
+        for step in workflow["jobs"]["lint"]["steps"]
+        if step.get("uses", "").startswith("astral-sh/setup-uv@")
+    )
+    done = subprocess.run(
+        [
+            str(ROOT / ".venv" / "bin" / "act"),
+            "-P",
+            "ubuntu-latest=-self-hosted",
+            "--action-offline-mode",
+            "--local-repository",
+            f"{setup_uv}={stub}",
+            "--matrix",
+            "python:3.11",
+        ],
+        cwd=project,
+        env=_project_env(project),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    for job in ("lint", "typecheck", "test", "metrics-gate"):
+        assert f"[CI/{job}" in done.stdout
+    assert done.stdout.count("Job succeeded") == 4
+    assert "Metrics gate: PASSED" in done.stdout
 
 
 @pytest.mark.parametrize("python_min", choices("python_min"))

@@ -1,10 +1,10 @@
-"""The project's one command line: `{{ cookiecutter.project_slug }} features|train|init-registry`.
+"""The project's one command line: `{{ cookiecutter.project_slug }} features|train|gate|promote|...`.
 
 Each command parses its arguments and calls one step. A UserError (bad config, bad data, bad
 model URI) is printed as one line on stderr with exit code 2, never as a traceback.
 """
 
-import json
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -59,6 +59,7 @@ def train(
     ] = None,
 ) -> None:
     """Build features, train, evaluate, and register a new model version."""
+    from . import metrics_file
     from .config import load_config
     from .training import train as train_step
 
@@ -69,16 +70,17 @@ def train(
             f"  {name:<20} {value:.4f}  (trivial baseline {result.baseline_metrics[name]:.4f})"
         )
     if metrics_out is not None:
-        metrics_out.parent.mkdir(parents=True, exist_ok=True)
-        summary = {
-            "model_uri": result.version.uri,
-            "run_id": result.version.run_id,
-            "config": str(config),
-            "config_fingerprint": result.config_fingerprint,
-            "data_fingerprint": result.data_fingerprint,
-            "metrics": result.metrics,
-        }
-        metrics_out.write_text(json.dumps(summary, indent=2) + "\n")
+        record = metrics_file.MetricsRecord(
+            metrics=result.metrics,
+            config=str(config),
+            config_fingerprint=result.config_fingerprint,
+            data_fingerprint=result.data_fingerprint,
+            model_uri=result.version.uri,
+            run_id=result.version.run_id,
+            git_commit=result.git_commit,
+            created=metrics_file.now(),
+        )
+        metrics_file.write(metrics_out, record)
     typer.echo(f"registered {result.version.uri} (run {result.version.run_id})")
 
 
@@ -90,3 +92,59 @@ def init_registry() -> None:
     with user_errors():
         uri = init()
     typer.echo(f"registry ready at {uri}")
+
+
+@app.command()
+def gate(
+    config: ConfigOption = Path("configs/smoke.yaml"),
+    update_baseline: Annotated[
+        bool, typer.Option(help="Record the current candidate as the new baseline instead.")
+    ] = False,
+    report: Annotated[Path | None, typer.Option(help="Also write the table to this file.")] = None,
+) -> None:
+    """Compare candidate metrics with the committed baseline; exit 1 on a regression."""
+    from . import gate as rules
+    from .config import load_config
+    from .release import run_gate
+    from .release import update_baseline as record_baseline
+
+    with user_errors():
+        settings = load_config(config)
+        if update_baseline:
+            typer.echo(
+                f"baseline recorded in {record_baseline(settings, config)}; review and commit it"
+            )
+            return
+        result = run_gate(settings, config)
+    table = rules.markdown(result)
+    typer.echo(table)
+    if report is not None:
+        report.parent.mkdir(parents=True, exist_ok=True)
+        report.write_text(table)
+    summary = os.environ.get("GITHUB_STEP_SUMMARY")
+    if summary:
+        with open(summary, "a", encoding="utf-8") as handle:
+            handle.write(table)
+    if not result.passed:
+        raise typer.Exit(code=1)
+
+
+@app.command()
+def promote(
+    model: Annotated[str, typer.Option(help="The candidate, models:/<name>/<version>.")],
+    config: ConfigOption = Path("configs/v1.yaml"),
+) -> None:
+    """Move the `champion` alias to MODEL if it passes the gate against the current champion."""
+    from . import gate as rules
+    from .config import load_config
+    from .release import promote as promote_step
+
+    with user_errors():
+        decision = promote_step(model, load_config(config), config)
+    if decision.result is not None:
+        typer.echo(
+            rules.markdown(decision.result, title=f"{decision.version} vs {decision.champion}")
+        )
+    typer.echo(decision.reason)
+    if not decision.promoted and decision.champion != decision.version:
+        raise typer.Exit(code=1)

@@ -4,7 +4,7 @@ import hashlib
 import json
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from .errors import UserError
 from .estimators import ESTIMATORS, check_params
 from .evaluation import METRICS
-from .schema import ProblemType
+from .schema import ProblemType, feature_names
 
 
 class Strict(BaseModel):
@@ -40,10 +40,17 @@ class SplitConfig(Strict):
 
 
 class ModelConfig(Strict):
-    """Which estimator to fit, with which parameters."""
+    """Which estimator to fit, with which parameters, on which features."""
 
     estimator: str
     params: dict[str, Any] = Field(default_factory=dict)
+    exclude_features: list[str] = Field(
+        default_factory=list, description="Schema features the model must not use."
+    )
+
+    def features(self) -> list[str]:
+        """The schema's feature columns minus the excluded ones, in schema order."""
+        return [name for name in feature_names() if name not in self.exclude_features]
 
 
 class RegistryConfig(Strict):
@@ -51,6 +58,22 @@ class RegistryConfig(Strict):
 
     experiment: str = Field(min_length=1)
     model_name: str = Field(min_length=1, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")
+
+
+class MetricRule(Strict):
+    """How one metric may move before the gate fails."""
+
+    direction: Literal["higher", "lower"] = Field(description="Which way is better.")
+    abs_tol: float = Field(default=0.0, ge=0.0)
+    rel_tol: float = Field(default=0.0, ge=0.0)
+
+
+class GateConfig(Strict):
+    """The metrics gate: where the baseline and candidate live, and one rule per gated metric."""
+
+    baseline: Path = Path("metrics/baseline.json")
+    candidate: Path = Path("metrics/candidate.json")
+    rules: dict[str, MetricRule] = Field(min_length=1)
 
 
 class TrainConfig(Strict):
@@ -63,6 +86,7 @@ class TrainConfig(Strict):
     model: ModelConfig
     metrics: list[str] = Field(min_length=1)
     registry: RegistryConfig
+    gate: GateConfig | None = None
 
     @model_validator(mode="after")
     def _check_estimator_and_metrics(self) -> "TrainConfig":
@@ -79,11 +103,28 @@ class TrainConfig(Strict):
                 f"metrics: {', '.join(unknown)} not available for {self.problem_type}; "
                 f"choose from: {', '.join(METRICS[self.problem_type])}"
             )
+        bad = sorted(set(self.model.exclude_features) - set(feature_names()))
+        if bad:
+            raise ValueError(
+                f"model.exclude_features: {', '.join(bad)} not a feature; "
+                f"features: {', '.join(feature_names())}"
+            )
+        if not self.model.features():
+            raise ValueError("model.exclude_features: excludes every feature; keep at least one")
+        ungated = sorted(set(self.gate.rules) - set(self.metrics)) if self.gate else []
+        if ungated:
+            raise ValueError(
+                f"gate.rules: {', '.join(ungated)} not in metrics; add it there or drop the rule"
+            )
         return self
 
     def fingerprint(self) -> str:
-        """A hash of the whole config: equal configs give equal hashes."""
-        canonical = json.dumps(self.model_dump(mode="json"), sort_keys=True)
+        """A hash of what determines the model and its metrics (not names or output folders)."""
+        relevant = self.model_dump(
+            mode="json",
+            exclude={"run_name": True, "registry": True, "gate": True, "data": {"features_dir"}},
+        )
+        canonical = json.dumps(relevant, sort_keys=True)
         return hashlib.sha256(canonical.encode()).hexdigest()
 
 

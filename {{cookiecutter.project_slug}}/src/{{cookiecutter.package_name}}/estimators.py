@@ -55,9 +55,14 @@ def check_params(problem_type: ProblemType, name: str, params: dict[str, Any]) -
 
 
 def build_pipeline(
-    problem_type: ProblemType, name: str, params: dict[str, Any], seed: int
+    problem_type: ProblemType,
+    name: str,
+    params: dict[str, Any],
+    seed: int,
+    features: list[str] | None = None,
 ) -> Pipeline:
-    """Imputation and encoding for the schema's feature columns, then the chosen estimator."""
+    """Imputation and encoding of the given features (default: all), then the estimator."""
+    used = feature_names() if features is None else features
     estimator = ESTIMATORS[problem_type][name](**params)
     if "random_state" in estimator.get_params():
         estimator.set_params(random_state=seed)
@@ -68,8 +73,8 @@ def build_pipeline(
     )
     preprocess = ColumnTransformer(
         [
-            ("numeric", numeric, feature_names("numeric")),
-            ("categorical", categorical, feature_names("categorical")),
+            ("numeric", numeric, [f for f in feature_names("numeric") if f in used]),
+            ("categorical", categorical, [f for f in feature_names("categorical") if f in used]),
         ],
         verbose_feature_names_out=False,
     )

@@ -124,8 +124,12 @@ def log_and_register(record: TrainingRecord) -> RegisteredVersion:
         for name, figure in record.figures.items():
             mlflow.log_figure(figure, name)
         with warnings.catch_warnings():
-            # MLflow registers the local-file source type twice, then warns that it is ambiguous.
+            # Two known-harmless MLflow warnings: it registers the local-file dataset source type
+            # twice, then calls it ambiguous; and it hints that integer columns cannot hold
+            # missing values, which concerns inputs (all floats or strings here), not the
+            # integer class labels this model predicts.
             warnings.filterwarnings("ignore", message="The specified dataset source can be")
+            warnings.filterwarnings("ignore", message="Hint: Inferred schema contains integer")
             dataset = mlflow.data.from_pandas(  # type: ignore[attr-defined]
                 record.dataset,
                 source=record.dataset_source,
@@ -133,21 +137,21 @@ def log_and_register(record: TrainingRecord) -> RegisteredVersion:
                 targets=record.target,
                 digest=record.dataset_digest[:16],
             )
-        mlflow.log_input(dataset, context="training")
-        # Inferred from all training inputs, so columns that may be missing are marked optional.
-        signature = infer_signature(
-            record.training_inputs, record.model.predict(record.input_example)
-        )
-        info = mlflow.sklearn.log_model(
-            record.model,
-            name="model",
-            serialization_format="skops",
-            skops_trusted_types=SKOPS_TRUSTED_TYPES,
-            signature=signature,
-            input_example=record.input_example,
-            pip_requirements=[f"{package}=={version(package)}" for package in MODEL_REQUIREMENTS],
-            registered_model_name=record.model_name,
-        )
+            mlflow.log_input(dataset, context="training")
+            # Inferred from all training inputs, so columns that may be missing are optional.
+            signature = infer_signature(
+                record.training_inputs, record.model.predict(record.input_example)
+            )
+            info = mlflow.sklearn.log_model(
+                record.model,
+                name="model",
+                serialization_format="skops",
+                skops_trusted_types=SKOPS_TRUSTED_TYPES,
+                signature=signature,
+                input_example=record.input_example,
+                pip_requirements=[f"{p}=={version(p)}" for p in MODEL_REQUIREMENTS],
+                registered_model_name=record.model_name,
+            )
     registered = RegisteredVersion(
         name=record.model_name,
         version=str(info.registered_model_version),
@@ -173,3 +177,32 @@ def registered_versions(name: str) -> list[str]:
     init_registry()
     versions = MlflowClient().search_model_versions(f"name='{name}'")
     return sorted((str(v.version) for v in versions), key=int)
+
+
+def parse_version_uri(uri: str) -> tuple[str, str]:
+    """Split `models:/<name>/<version>` into name and version; anything else is a UserError."""
+    name, _, version = uri.removeprefix("models:/").rpartition("/")
+    if not uri.startswith("models:/") or not name or not version.isdigit():
+        raise UserError(
+            f"model URI {uri!r} is not models:/<name>/<version>; name one exact version"
+        )
+    return name, version
+
+
+def alias_version(name: str, alias: str) -> str | None:
+    """The version an alias points to, or None when the alias is not set."""
+    init_registry()
+    try:
+        return str(MlflowClient().get_model_version_by_alias(name, alias).version)
+    except MlflowException:
+        return None
+
+
+def set_alias(name: str, alias: str, version: str) -> None:
+    """Point an alias (e.g. `champion`) at a version."""
+    MlflowClient().set_registered_model_alias(name, alias, version)
+
+
+def tag_version(name: str, version: str, key: str, value: str) -> None:
+    """Set a tag on a model version."""
+    MlflowClient().set_model_version_tag(name, version, key, value)

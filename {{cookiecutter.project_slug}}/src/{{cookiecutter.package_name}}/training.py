@@ -21,7 +21,7 @@ from .config import TrainConfig
 from .estimators import build_pipeline
 from .evaluation import evaluate
 from .features import FeatureSet, build_features
-from .schema import TARGETS, feature_names
+from .schema import TARGETS
 
 LOCK_FILE = Path("uv.lock")
 INPUT_EXAMPLE_ROWS = 5
@@ -56,14 +56,15 @@ class TrainingResult:
     baseline_metrics: dict[str, float]
     data_fingerprint: str
     config_fingerprint: str
+    git_commit: str
     test_predictions: NDArray[np.float64]
 
 
-def split(features: pd.DataFrame, config: TrainConfig) -> Split:
-    """Deterministic train/test split (stratified for classification)."""
+def split(features: pd.DataFrame, config: TrainConfig, columns: list[str] | None = None) -> Split:
+    """Deterministic, stratified-if-classifying split of the config's features (or `columns`)."""
     target = features[TARGETS[config.problem_type]]
     x_train, x_test, y_train, y_test = train_test_split(
-        features[feature_names()],
+        features[config.model.features() if columns is None else columns],
         target,
         test_size=config.split.test_size,
         random_state=config.split.seed,
@@ -81,11 +82,23 @@ def _predict(
     return predicted, probability
 
 
+def score(model: Pipeline, parts: Split, config: TrainConfig) -> dict[str, float]:
+    """The configured metrics of an already fitted model on the test split."""
+    classify = config.problem_type == "classification"
+    predicted, probability = _predict(model, parts.x_test, classify)
+    y_test = parts.y_test.to_numpy(dtype=np.float64)
+    return evaluate(config.problem_type, config.metrics, y_test, predicted, probability)
+
+
 def fit_and_evaluate(parts: Split, config: TrainConfig) -> tuple[Pipeline, Evaluation]:
     """Fit the configured pipeline and score it, and a trivial baseline, on the test split."""
     classify = config.problem_type == "classification"
     model = build_pipeline(
-        config.problem_type, config.model.estimator, config.model.params, config.split.seed
+        config.problem_type,
+        config.model.estimator,
+        config.model.params,
+        config.split.seed,
+        config.model.features(),
     )
     model.fit(parts.x_train, parts.y_train)
     baseline = DummyClassifier(strategy="prior") if classify else DummyRegressor(strategy="mean")
@@ -156,6 +169,7 @@ def train(config: TrainConfig) -> TrainingResult:
     parts = split(features.frame, config)
     model, result = fit_and_evaluate(parts, config)
     baseline = {f"baseline_{name}": value for name, value in result.baseline_metrics.items()}
+    tags = _tags(config, features)
     record = registry.TrainingRecord(
         experiment=config.registry.experiment,
         run_name=config.run_name,
@@ -170,7 +184,7 @@ def train(config: TrainConfig) -> TrainingResult:
             "as_of": config.data.as_of.isoformat(),
         },
         metrics={**result.metrics, **baseline},
-        tags=_tags(config, features),
+        tags=tags,
         dataset=features.frame,
         dataset_source=str(features.path),
         dataset_digest=features.fingerprint,
@@ -190,5 +204,6 @@ def train(config: TrainConfig) -> TrainingResult:
         baseline_metrics=result.baseline_metrics,
         data_fingerprint=features.fingerprint,
         config_fingerprint=config.fingerprint(),
+        git_commit=tags["git_commit"],
         test_predictions=result.predicted,
     )

@@ -1,0 +1,111 @@
+"""The generated CI: valid, secure workflows whose steps are exactly `make ci`'s targets."""
+
+import re
+import subprocess
+from pathlib import Path
+
+import pytest
+import yaml
+
+from render import ROOT, choices, render_copier
+
+BIN = ROOT / ".venv" / "bin"
+GITHUB = ".github/workflows/ci.yml"
+GITLAB = ".gitlab-ci.yml"
+
+
+def make_targets(project: Path) -> set[str]:
+    """Targets defined in the project's Makefile."""
+    text = (project / "Makefile").read_text()
+    return set(re.findall(r"^([a-z][a-z-]*):", text, flags=re.MULTILINE))
+
+
+def ci_prerequisites(project: Path) -> list[str]:
+    """The targets `make ci` runs, in order."""
+    line = re.search(r"^ci: ([^#\n]+)", (project / "Makefile").read_text(), flags=re.MULTILINE)
+    assert line is not None
+    return line.group(1).split()
+
+
+def make_steps(commands: list[str], targets: set[str]) -> list[str]:
+    """The make targets named by CI commands; every command must be `make <target>`."""
+    steps = []
+    for command in commands:
+        match = re.fullmatch(r"make ([a-z-]+)", command.strip())
+        assert match, f"CI runs {command!r}; CI may only call make targets"
+        assert match.group(1) in targets, f"CI calls `make {match.group(1)}`, which does not exist"
+        steps.append(match.group(1))
+    return steps
+
+
+@pytest.mark.parametrize("ci", choices("ci"))
+def test_ci_files_follow_the_answer(tmp_path: Path, ci: str) -> None:
+    project = render_copier(tmp_path / "p", {"ci": ci})
+    assert (project / GITHUB).is_file() == (ci == "github")
+    assert (project / GITLAB).is_file() == (ci == "gitlab")
+    assert (project / ".pre-commit-config.yaml").is_file()
+
+
+def test_github_workflow_is_valid_secure_and_only_calls_make(tmp_path: Path) -> None:
+    project = render_copier(tmp_path / "p", {"python_min": "3.12"})
+    workflow = project / GITHUB
+    subprocess.run(
+        [BIN / "check-jsonschema", "--builtin-schema", "vendor.github-workflows", workflow],
+        check=True,
+    )
+    subprocess.run([BIN / "zizmor", "--offline", workflow], check=True)
+
+    spec = yaml.safe_load(workflow.read_text())
+    assert spec["permissions"] == {"contents": "read"}
+    assert spec["concurrency"]["cancel-in-progress"] is True
+    targets = make_targets(project)
+    order = []
+    for job in spec["jobs"].values():
+        for step in job["steps"]:
+            if "uses" in step:
+                assert re.search(r"@[0-9a-f]{40}$", step["uses"]), f"{step['uses']} not pinned"
+                assert step.get("if") == "${{ !env.ACT }}" or "checkout" in step["uses"]
+        commands = [step["run"] for step in job["steps"] if "run" in step]
+        steps = make_steps(commands, targets)
+        assert steps[0] == "setup"
+        order += steps[1:]
+    assert order == ci_prerequisites(project), "the workflow and `make ci` must run the same steps"
+    assert "metrics-gate" in spec["jobs"]
+    assert spec["jobs"]["test"]["strategy"]["matrix"]["python"] == ["3.12", "3.13"]
+
+
+def test_gitlab_pipeline_is_valid_and_only_calls_make(tmp_path: Path) -> None:
+    project = render_copier(tmp_path / "p", {"ci": "gitlab"})
+    pipeline = project / GITLAB
+    subprocess.run(
+        [BIN / "check-jsonschema", "--builtin-schema", "vendor.gitlab-ci", pipeline], check=True
+    )
+    spec = yaml.safe_load(pipeline.read_text())
+    targets = make_targets(project)
+    assert make_steps(spec["default"]["before_script"][1:], targets) == ["setup"]
+    order = []
+    for name in ("lint", "typecheck", "test", "metrics-gate"):
+        order += make_steps(spec[name]["script"], targets)
+    assert order == ci_prerequisites(project)
+    assert "metrics/gate.md" in spec["metrics-gate"]["artifacts"]["paths"]
+
+
+def test_pre_commit_hooks_are_local_and_run_locked_tools(default_project: Path) -> None:
+    config = yaml.safe_load((default_project / ".pre-commit-config.yaml").read_text())
+    assert [repo["repo"] for repo in config["repos"]] == ["local"]
+    hooks = {hook["id"]: hook for hook in config["repos"][0]["hooks"]}
+    for required in (
+        "ruff-check",
+        "ruff-format",
+        "mypy",
+        "check-yaml",
+        "check-toml",
+        "end-of-file-fixer",
+        "check-merge-conflict",
+        "nbstripout",
+        "uv-lock",
+    ):
+        assert required in hooks, required
+        assert hooks[required]["language"] == "system"
+        assert hooks[required]["entry"].startswith("uv "), "tools come from the locked environment"
+    assert "--assume-in-merge" in hooks["check-merge-conflict"]["entry"]
