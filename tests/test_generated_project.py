@@ -96,6 +96,8 @@ def test_github_workflow_runs_locally_with_act(tmp_path: Path) -> None:
             f"{setup_uv}={stub}",
             "--matrix",
             "python:3.11",
+            "--concurrent-jobs",  # host mode: jobs share the work tree and its .venv
+            "1",
         ],
         cwd=project,
         env=_project_env(project),

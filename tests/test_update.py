@@ -1,0 +1,265 @@
+"""Updating a project made from an older template release, with copier and with cruft (slow).
+
+The releases are built in a temporary repository (tags in the clone CI makes are not relied on):
+`0.2.0` is the template as it is now; `0.1.0` is the same with a few deliberate differences, so
+the update has something to add, change and remove.
+"""
+
+import os
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import copier
+import cruft
+import pytest
+import yaml
+
+from render import ANSWERS_FILE, ROOT, UV, tree
+
+pytestmark = pytest.mark.slow
+
+OLD, NEW = "0.1.0", "0.2.0"
+PROJECT = "{{cookiecutter.project_slug}}"
+INTRO_OLD = "with a feature pipeline,"
+INTRO_NEW = "with a tested feature pipeline,"
+# Outputs of running the project, not part of what the template or the user wrote.
+GENERATED = re.compile(
+    r"^(\.git|\.venv|mlartifacts|data/features)/|^(mlflow\.db.*|metrics/candidate\.json|"
+    r"metrics/gate\.md)$|(^|/)(__pycache__|\.mypy_cache|\.pytest_cache|\.ruff_cache)/"
+)
+GIT = ["git", "-c", "user.name=Test", "-c", "user.email=test@example.com"]
+
+
+def git(cwd: Path, *args: str) -> str:
+    return subprocess.run([*GIT, *args], cwd=cwd, check=True, capture_output=True, text=True).stdout
+
+
+def commit_all(cwd: Path, message: str) -> None:
+    git(cwd, "add", "-A")
+    git(cwd, "commit", "-qm", message)
+
+
+def _make_old(repo: Path) -> None:
+    """Turn the current template into the older release: what the update will change back."""
+    readme = repo / PROJECT / "README.md"
+    readme.write_text(readme.read_text().replace(INTRO_NEW, INTRO_OLD))
+    makefile = repo / PROJECT / "Makefile"
+    makefile.write_text(
+        makefile.read_text().replace("help: ## List the targets", "help: ## Targets")
+    )
+    (repo / PROJECT / "tests" / "test_gate.py").unlink()
+    (repo / PROJECT / "NOTES.md").write_text("Notes that the next release drops.\n")
+
+
+@pytest.fixture(scope="module")
+def releases(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A template repository with tags 0.1.0 (older) and 0.2.0 (the working tree)."""
+    repo = tmp_path_factory.mktemp("releases") / "ml-template"
+    listed = subprocess.run(
+        ["git", "ls-files", "--cached", "--others", "--exclude-standard", "-z"],
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    files = [name for name in listed.split("\0") if name and (ROOT / name).is_file()]
+
+    def copy_tree() -> None:
+        for name in files:
+            (repo / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(ROOT / name, repo / name)
+
+    repo.mkdir()
+    git(repo, "init", "-q")
+    copy_tree()
+    _make_old(repo)
+    commit_all(repo, "older release")
+    git(repo, "tag", OLD)
+    (repo / PROJECT / "NOTES.md").unlink()
+    copy_tree()
+    commit_all(repo, "current release")
+    git(repo, "tag", NEW)
+    return repo
+
+
+def copy_release(repo: Path, destination: Path, ref: str, **answers: str) -> Path:
+    copier.run_copy(
+        str(repo), destination, data=answers, defaults=True, unsafe=False, vcs_ref=ref, quiet=True
+    )
+    git(destination, "init", "-q")
+    commit_all(destination, f"render {ref}")
+    return destination
+
+
+def update(project: Path, ref: str = NEW, **answers: str) -> None:
+    copier.run_update(
+        project,
+        data=answers,
+        defaults=True,
+        overwrite=True,
+        unsafe=False,
+        vcs_ref=ref,
+        conflict="inline",
+        quiet=True,
+    )
+
+
+def project_env(project: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("VIRTUAL_ENV", "MLFLOW_"))}
+    return {**env, "UV_PROJECT_ENVIRONMENT": str(project / ".venv"), "UV": " ".join(UV)}
+
+
+def make(project: Path, *targets: str, check: bool = True) -> int:
+    done = subprocess.run(["make", *targets], cwd=project, env=project_env(project), check=False)
+    assert not check or done.returncode == 0, f"make {' '.join(targets)} failed"
+    return done.returncode
+
+
+def user_edits(project: Path) -> set[str]:
+    """Typical edits: a config value, a new module, a README section, a dependency."""
+    v1 = project / "configs" / "v1.yaml"
+    v1.write_text(v1.read_text().replace("max_iter: 200", "max_iter: 150"))
+    module = project / "src" / "my_ml_project" / "custom_features.py"
+    module.write_text(
+        '"""Team-specific feature helpers."""\n\n\n'
+        "def spend_band(monthly_spend: float) -> str:\n"
+        '    """Coarse spend band for reports."""\n'
+        '    return "high" if monthly_spend >= 50 else "low"\n'
+    )
+    readme = project / "README.md"
+    readme.write_text(readme.read_text() + "\n## Team notes\n\nOn-call rota: see the wiki.\n")
+    pyproject = project / "pyproject.toml"
+    pyproject.write_text(
+        pyproject.read_text().replace(
+            '    "mlflow>=3.17,<4",\n', '    "mlflow>=3.17,<4",\n    "packaging>=24",\n'
+        )
+    )
+    subprocess.run([*UV, "lock", "--offline"], cwd=project, env=project_env(project), check=True)
+    return {
+        "configs/v1.yaml",
+        "src/my_ml_project/custom_features.py",
+        "README.md",
+        "pyproject.toml",
+        "uv.lock",
+    }
+
+
+def written(project: Path) -> dict[str, bytes]:
+    """What the template and the user wrote, without run outputs or the answers file."""
+    return {
+        name: content
+        for name, content in tree(project).items()
+        if not GENERATED.search(name) and name != ANSWERS_FILE
+    }
+
+
+def test_copier_update_keeps_user_edits_and_matches_a_fresh_render(
+    releases: Path, tmp_path: Path
+) -> None:
+    project = copy_release(releases, tmp_path / "project", OLD)
+    edited = user_edits(project)
+    commit_all(project, "user edits")
+    make(project, "setup")
+    assert make(project, "template-check", check=False) == 2, "0.2.0 is newer than 0.1.0"
+
+    update(project)
+
+    files = written(project)
+    assert not [n for n, c in files.items() if b"<<<<<<<" in c], "no conflict in untouched files"
+    assert "max_iter: 150" in (project / "configs" / "v1.yaml").read_text()
+    assert (project / "src" / "my_ml_project" / "custom_features.py").is_file()
+    readme = (project / "README.md").read_text()
+    assert "## Team notes" in readme and INTRO_NEW in readme
+    assert '"packaging>=24"' in (project / "pyproject.toml").read_text()
+    assert (project / "tests" / "test_gate.py").is_file(), "files the release adds appear"
+    assert not (project / "NOTES.md").exists(), "files the release drops disappear"
+    assert yaml.safe_load((project / ANSWERS_FILE).read_text())["_commit"] == NEW
+
+    commit_all(project, "update to 0.2.0")
+    make(project, "setup", "ci")
+    assert make(project, "template-check", check=False) == 0
+
+    fresh = written(copy_release(releases, tmp_path / "fresh", NEW))
+    differing = {n for n in files.keys() | fresh.keys() if files.get(n) != fresh.get(n)}
+    assert differing == edited
+
+
+def test_changing_an_answer_on_update_adds_and_removes_files(
+    releases: Path, tmp_path: Path
+) -> None:
+    project = copy_release(releases, tmp_path / "project", NEW)
+    assert (project / ".github/workflows/ci.yml").is_file()
+    update(project, ci="none")
+    assert not (project / ".github/workflows/ci.yml").exists()
+    assert not (project / ".gitlab-ci.yml").exists()
+    commit_all(project, "no CI")
+    update(project, ci="gitlab")
+    assert (project / ".gitlab-ci.yml").is_file()
+    assert yaml.safe_load((project / ANSWERS_FILE).read_text())["ci"] == "gitlab"
+
+
+def test_a_real_conflict_is_marked_and_pre_commit_refuses_it(
+    releases: Path, tmp_path: Path
+) -> None:
+    project = copy_release(releases, tmp_path / "project", OLD)
+    readme = project / "README.md"
+    readme.write_text(readme.read_text().replace(INTRO_OLD, "with a hand-tuned pipeline,"))
+    commit_all(project, "user rewrites the intro")
+    update(project)
+    assert "<<<<<<<" in readme.read_text(), "copier leaves markers (and exits 0)"
+
+    env = project_env(project)
+    subprocess.run(
+        [*UV, "run", "--locked", "pre-commit", "install"], cwd=project, env=env, check=True
+    )
+    git(project, "add", "-A")
+    refused = subprocess.run(
+        [*GIT, "commit", "-qm", "resolve later"],
+        cwd=project,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert refused.returncode != 0
+    assert "merge conflict markers" in refused.stdout + refused.stderr
+
+
+def test_cruft_create_and_update(
+    releases: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = tmp_path / "cookiecutter.yaml"
+    config.write_text(
+        yaml.safe_dump(
+            {"cookiecutters_dir": str(tmp_path / "cc"), "replay_dir": str(tmp_path / "replay")}
+        )
+    )
+    monkeypatch.setenv("COOKIECUTTER_CONFIG", str(config))
+    project = cruft.create(
+        str(releases), output_dir=tmp_path / "out", checkout=OLD, config_file=config
+    )
+    git(project, "init", "-q")
+    commit_all(project, "cruft create 0.1.0")
+    readme = project / "README.md"
+    readme.write_text(readme.read_text() + "\n## Team notes\n")
+    (project / "src" / "my_ml_project" / "custom_features.py").write_text('"""Ours."""\n')
+    commit_all(project, "user edits")
+
+    assert cruft.update(project, checkout=NEW, skip_apply_ask=True)
+
+    text = readme.read_text()
+    assert "## Team notes" in text and INTRO_NEW in text
+    assert (project / "src" / "my_ml_project" / "custom_features.py").is_file()
+    assert (project / "tests" / "test_gate.py").is_file()
+    assert not (project / "NOTES.md").exists()
+    assert not list(project.rglob("*.rej"))
+
+
+def test_no_release_uses_a_feature_that_needs_trust(releases: Path) -> None:
+    unsafe = re.compile(r"^\s*_(tasks|migrations|jinja_extensions)\s*:", flags=re.MULTILINE)
+    tags = git(releases, "tag").split() + git(ROOT, "tag").split()
+    assert {OLD, NEW} <= set(tags)
+    for tag in tags:
+        source = releases if tag in (OLD, NEW) else ROOT
+        assert not unsafe.search(git(source, "show", f"{tag}:copier.yml")), tag
