@@ -14,10 +14,10 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-import copier
 import yaml
 
-ROOT = Path(__file__).resolve().parent.parent
+from lock import ROOT, render
+
 PROJECT = ROOT / "{{cookiecutter.project_slug}}"
 DEFAULT_SLUG = "my-ml-project"
 
@@ -31,15 +31,7 @@ def baseline_path(problem_type: str) -> Path:
 def regenerate(problem_type: str, workdir: Path) -> None:
     """Render, run the smoke training, store its metrics as the template's baseline."""
     target = workdir / problem_type
-    copier.run_copy(
-        str(ROOT),
-        target,
-        data={"problem_type": problem_type},
-        defaults=True,
-        unsafe=False,
-        vcs_ref="HEAD",
-        quiet=True,
-    )
+    render(target, {"problem_type": problem_type})
     env = {k: v for k, v in os.environ.items() if not k.startswith(("VIRTUAL_ENV", "MLFLOW_"))}
     subprocess.run(["make", "setup", "smoke"], cwd=target, env=env, check=True)
     text = (target / "metrics" / "candidate.json").read_text()

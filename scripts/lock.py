@@ -55,18 +55,17 @@ def python_choices() -> list[str]:
     return [str(choice) for choice in questions["python_min"]["choices"]]
 
 
+def render(target: Path, answers: dict[str, str]) -> None:
+    """Render the working tree (HEAD plus uncommitted changes) with copier, no --trust."""
+    copier.run_copy(
+        str(ROOT), target, data=answers, defaults=True, unsafe=False, vcs_ref="HEAD", quiet=True
+    )
+
+
 def relock(python_min: str, upgrade: bool, workdir: Path) -> None:
     """Render, lock and store the lock for one minimum Python version."""
     target = workdir / python_min
-    copier.run_copy(
-        str(ROOT),
-        target,
-        data={"python_min": python_min},
-        defaults=True,
-        unsafe=False,
-        vcs_ref="HEAD",
-        quiet=True,
-    )
+    render(target, {"python_min": python_min})
     stored = lock_path(python_min)
     if stored.exists() and not upgrade:
         text = stored.read_text().replace(TEMPLATE_SLUG_LINE, SLUG_LINE)

@@ -136,7 +136,7 @@ def user_edits(project: Path) -> set[str]:
             '    "mlflow>=3.17,<4",\n', '    "mlflow>=3.17,<4",\n    "packaging>=24",\n'
         )
     )
-    subprocess.run([*UV, "lock", "--offline"], cwd=project, env=project_env(project), check=True)
+    subprocess.run([*UV, "lock"], cwd=project, env=project_env(project), check=True)
     return {
         "configs/v1.yaml",
         "src/my_ml_project/custom_features.py",
