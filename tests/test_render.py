@@ -23,7 +23,7 @@ LEFTOVER = re.compile(rb"(?<!\$)\{\{|\{%|\{#|cookiecutter\.")  # GitHub's ${{ }}
 
 
 def test_combinations_cover_every_choice() -> None:
-    assert len(COMBINATIONS) == 2 * 4 * 3 * 3
+    assert len(COMBINATIONS) == 2 * 4 * 3 * 3 * 2
 
 
 @pytest.mark.parametrize("answers", COMBINATIONS, ids=combination_id)
@@ -46,6 +46,8 @@ def test_render_with_both_engines(tmp_path: Path, answers: dict[str, str]) -> No
         if name.endswith(".toml") or name == "uv.lock":
             tomllib.loads(content.decode())
     assert "uv.lock" in copier_files
+    docker = answers["docker"] == "yes"
+    assert ("Dockerfile" in copier_files) == (".dockerignore" in copier_files) == docker
     lock = tomllib.loads(copier_files["uv.lock"].decode())
     assert lock["requires-python"] == f">={answers['python_min']}"
     project = tomllib.loads(copier_files["pyproject.toml"].decode())["project"]

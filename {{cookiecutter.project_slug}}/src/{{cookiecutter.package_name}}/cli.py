@@ -1,4 +1,4 @@
-"""The project's one command line: `{{ cookiecutter.project_slug }} features|train|gate|promote|...`.
+"""The project's one CLI: features, train, gate, promote, init-registry, export-model, serve.
 
 Each command parses its arguments and calls one step. A UserError (bad config, bad data, bad
 model URI) is printed as one line on stderr with exit code 2, never as a traceback.
@@ -15,7 +15,7 @@ import typer
 from .errors import UserError
 
 app = typer.Typer(
-    help="Features, training and the model registry of this project.",
+    help="Features, training, the model registry and the prediction service of this project.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     add_completion=False,
@@ -148,3 +148,47 @@ def promote(
     typer.echo(decision.reason)
     if not decision.promoted and decision.champion != decision.version:
         raise typer.Exit(code=1)
+
+
+ModelUriOption = Annotated[
+    str | None,
+    typer.Option(
+        "--model-uri",
+        envvar="MODEL_URI",
+        help="models:/<name>/<version> or models:/<name>@<alias>.",
+        show_default=False,
+    ),
+]
+
+
+@app.command("export-model")
+def export_model(
+    model_uri: ModelUriOption,
+    out: Annotated[Path, typer.Option(help="Folder to write the model and model-info.json to.")],
+) -> None:
+    """Copy a model version (an alias resolved to its version) out of the registry into a folder."""
+    from .registry import export_model as export
+
+    with user_errors():
+        if model_uri is None:
+            raise UserError("export-model: pass --model-uri or set MODEL_URI")
+        info = export(model_uri, out)
+    typer.echo(f"exported {info.uri} (run {info.run_id}) -> {out}")
+
+
+@app.command()
+def serve(
+    model_uri: ModelUriOption = None,
+    host: Annotated[str, typer.Option(envvar="HOST", help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(envvar="PORT", help="Port to listen on.")] = 8000,
+    workers: Annotated[
+        int, typer.Option(envvar="WORKERS", min=1, help="Worker processes (one per core).")
+    ] = 1,
+) -> None:
+    """Serve one model version over HTTP; settings from the environment (see the README)."""
+    from .serving.server import serve as run
+    from .serving.settings import Settings
+
+    with user_errors():
+        environ = dict(os.environ, **({"MODEL_URI": model_uri} if model_uri else {}))
+        run(Settings.from_env(environ), host=host, port=port, workers=workers)

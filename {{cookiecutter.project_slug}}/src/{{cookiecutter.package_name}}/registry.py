@@ -5,6 +5,7 @@ Set MLFLOW_TRACKING_URI to use an MLflow server instead; nothing else changes.
 """
 
 import os
+import re
 import warnings
 
 os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
@@ -21,16 +22,21 @@ import pandas as pd
 from filelock import FileLock
 from matplotlib.figure import Figure
 from mlflow.exceptions import MlflowException
-from mlflow.models import infer_signature
+from mlflow.models import ModelSignature, infer_signature
 from mlflow.tracking import MlflowClient
 from sklearn.pipeline import Pipeline
 
+from . import model_bundle
 from .errors import UserError
 from .estimators import SKOPS_TRUSTED_TYPES
 
 DEFAULT_DATABASE = Path("mlflow.db")
 ARTIFACTS_FOLDER = "mlartifacts"
 MODEL_REQUIREMENTS = ("mlflow", "scikit-learn", "skops", "pandas", "numpy", "scipy")
+# models:/<name>/<version> or models:/<name>@<alias>
+MODEL_URI_PATTERN = re.compile(
+    r"^models:/(?P<name>[^/@]+)(?:/(?P<version>[0-9]+)|@(?P<alias>[\w-]+))$"
+)
 
 
 @dataclass(frozen=True)
@@ -181,12 +187,12 @@ def registered_versions(name: str) -> list[str]:
 
 def parse_version_uri(uri: str) -> tuple[str, str]:
     """Split `models:/<name>/<version>` into name and version; anything else is a UserError."""
-    name, _, version = uri.removeprefix("models:/").rpartition("/")
-    if not uri.startswith("models:/") or not name or not version.isdigit():
+    match = MODEL_URI_PATTERN.match(uri)
+    if match is None or match["version"] is None:
         raise UserError(
             f"model URI {uri!r} is not models:/<name>/<version>; name one exact version"
         )
-    return name, version
+    return match["name"], match["version"]
 
 
 def alias_version(name: str, alias: str) -> str | None:
@@ -206,3 +212,64 @@ def set_alias(name: str, alias: str, version: str) -> None:
 def tag_version(name: str, version: str, key: str, value: str) -> None:
     """Set a tag on a model version."""
     MlflowClient().set_model_version_tag(name, version, key, value)
+
+
+def _signature(signature: ModelSignature | None) -> dict[str, Any]:
+    """The model signature as plain JSON: input and output column specs."""
+    if signature is None:
+        return {}
+    outputs = signature.outputs.to_dict() if signature.outputs is not None else []
+    return {"inputs": signature.inputs.to_dict(), "outputs": outputs}
+
+
+def export_model(uri: str, destination: Path) -> model_bundle.ModelInfo:
+    """Resolve a model URI to a concrete version and copy it, with its metadata, into a folder.
+
+    An alias is resolved here, once; the folder then names the concrete version, its run, the
+    training fingerprints and metrics, so a server (or an image) needs no registry to load it.
+    """
+    match = MODEL_URI_PATTERN.match(uri)
+    if match is None:
+        raise UserError(
+            f"model URI '{uri}': use models:/<name>/<version> or models:/<name>@<alias>"
+        )
+    database = _sqlite_path(tracking_uri())
+    if database is not None and not database.is_file():
+        raise UserError(
+            f"cannot load model {uri}: no registry at {database}; train a model first "
+            "or set MLFLOW_TRACKING_URI"
+        )
+    client = MlflowClient(tracking_uri())
+    name = match["name"]
+    try:
+        if match["alias"]:
+            found = client.get_model_version_by_alias(name, match["alias"])
+        else:
+            found = client.get_model_version(name, match["version"])
+        run = client.get_run(str(found.run_id))
+        version = str(found.version)
+        destination.mkdir(parents=True, exist_ok=True)
+        mlflow.artifacts.download_artifacts(
+            artifact_uri=model_uri(name, version), dst_path=str(destination)
+        )
+    except MlflowException as error:
+        raise UserError(f"cannot load model {uri}: {error.message}") from None
+    stored = mlflow.models.Model.load(str(destination))
+    flavor = stored.flavors.get("sklearn", {})
+    if flavor.get("serialization_format") != "skops":
+        raise UserError(f"cannot load model {uri}: not a scikit-learn model stored with skops")
+    tags = found.tags or {}
+    info = model_bundle.ModelInfo(
+        name=name,
+        version=version,
+        run_id=str(found.run_id),
+        source_uri=uri,
+        problem_type=tags.get("problem_type", "unknown"),
+        data_fingerprint=tags.get("data_fingerprint", "unknown"),
+        config_fingerprint=tags.get("config_fingerprint", "unknown"),
+        metrics=dict(run.data.metrics),
+        signature=_signature(stored.signature),
+        model_file=str(flavor["pickled_model"]),
+    )
+    model_bundle.write_info(destination, info)
+    return info

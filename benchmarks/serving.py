@@ -1,0 +1,230 @@
+"""Serving benchmark: our service vs `mlflow models serve`, same model version and machine, one run.
+
+    make bench-serving   (or: uv run python benchmarks/serving.py [--seconds S] [--json PATH])
+
+Renders a project, trains the smoke model (one registered version), then for each server, one
+worker process each, on 127.0.0.1 only:
+1. cold start: process start -> first 200 from a one-row prediction;
+2. single-row predictions with wrk (Debian package `wrk`) at 1 and at 16 connections, each for a
+   bounded time: requests per second, p50, p99;
+3. a 1,000-row batch: median latency of sequential requests.
+Both servers are asked with their own request format for the same rows. Nothing here asserts.
+"""
+
+import argparse
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+
+from render import isolate, render_copier
+
+ROW = {
+    "plan": "basic",
+    "region": None,
+    "age": 40.0,
+    "monthly_spend": 50.0,
+    "support_tickets": 1.0,
+    "last_login_days": None,
+    "tenure_days": 300.0,
+    "signup_month": 3.0,
+    "tickets_per_year": 1.0,
+}
+BATCH_ROWS = 1000
+BATCH_REPEAT = 20
+UNITS = {"us": 1e-3, "ms": 1.0, "s": 1e3}
+
+
+def free_port() -> int:
+    """A free TCP port on the loopback interface."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def post(url: str, body: bytes) -> int:
+    """POST JSON, return the status (raises on connection errors)."""
+    request = urllib.request.Request(url, data=body, headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=30) as response:
+        response.read()
+        return int(response.status)
+
+
+class Target:
+    """One server under test: how to start it and how to ask it."""
+
+    def __init__(self, name: str, command: list[str], path: str, envelope: str) -> None:
+        self.name = name
+        self.port = free_port()
+        self.command = [part.replace("{port}", str(self.port)) for part in command]
+        self.url = f"http://127.0.0.1:{self.port}{path}"
+        self.envelope = envelope
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def body(self, rows: int) -> bytes:
+        return json.dumps({self.envelope: [ROW] * rows}).encode()
+
+    def start(self, cwd: Path, env: dict[str, str]) -> float:
+        """Start the server; seconds from process start to the first 200."""
+        started = time.perf_counter()
+        self.process = subprocess.Popen(
+            self.command,
+            cwd=cwd,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+        body = self.body(1)
+        while time.perf_counter() - started < 120:
+            try:
+                if post(self.url, body) == 200:
+                    return time.perf_counter() - started
+            except OSError:
+                time.sleep(0.02)
+        self.stop()
+        raise SystemExit(f"error: {self.name} did not answer within 120 s")
+
+    def stop(self) -> None:
+        assert self.process is not None
+        os.killpg(self.process.pid, signal.SIGTERM)
+        self.process.wait(timeout=60)
+
+
+def wrk(target: Target, connections: int, seconds: int, work: Path) -> dict[str, float]:
+    """Single-row requests for `seconds` at a fixed number of connections."""
+    script = work / f"{target.name}.lua"
+    body = target.body(1).decode().replace("'", "\\'")
+    script.write_text(
+        'wrk.method = "POST"\nwrk.headers["Content-Type"] = "application/json"\n'
+        f"wrk.body = '{body}'\n"
+    )
+    threads = min(connections, 2)
+    done = subprocess.run(
+        [
+            "wrk",
+            f"-t{threads}",
+            f"-c{connections}",
+            f"-d{seconds}s",
+            "--latency",
+            "-s",
+            str(script),
+            target.url,
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    out = done.stdout
+    if "Non-2xx" in out or "Socket errors" in out:
+        raise SystemExit(f"error: {target.name} answered errors under load:\n{out}")
+
+    def latency(percentile: str) -> float:
+        found = re.search(rf"^\s+{percentile}%\s+([\d.]+)(us|ms|s)$", out, flags=re.MULTILINE)
+        assert found, out
+        return float(found.group(1)) * UNITS[found.group(2)]
+
+    rate = re.search(r"Requests/sec:\s+([\d.]+)", out)
+    assert rate, out
+    return {"rps": float(rate.group(1)), "p50_ms": latency("50"), "p99_ms": latency("99")}
+
+
+def batch_latency(target: Target) -> float:
+    """Median milliseconds for one 1,000-row request."""
+    body = target.body(BATCH_ROWS)
+    post(target.url, body)
+    samples = []
+    for _ in range(BATCH_REPEAT):
+        started = time.perf_counter()
+        post(target.url, body)
+        samples.append((time.perf_counter() - started) * 1000)
+    return statistics.median(samples)
+
+
+def prepare(work: Path) -> tuple[Path, str, dict[str, str]]:
+    """A rendered project, installed, with the smoke model registered."""
+    isolate(work)
+    project = render_copier(work / "project")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("VIRTUAL_ENV", "MLFLOW_"))}
+    env["UV_PROJECT_ENVIRONMENT"] = str(project / ".venv")
+    subprocess.run(["make", "setup"], cwd=project, env=env, check=True, capture_output=True)
+    subprocess.run(["make", "smoke"], cwd=project, env=env, check=True, capture_output=True)
+    env["PATH"] = f"{project / '.venv' / 'bin'}{os.pathsep}{env['PATH']}"  # mlflow needs uvicorn
+    env["MLFLOW_TRACKING_URI"] = f"sqlite:///{project / 'mlflow.db'}"
+    return project, "models:/my-ml-project-smoke/1", env
+
+
+def main() -> None:
+    """Run both servers in turn and print the comparison."""
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--seconds", type=int, default=10, help="duration of each wrk run")
+    parser.add_argument("--json", type=Path, default=Path("build/bench-serving.json"))
+    args = parser.parse_args()
+    if shutil.which("wrk") is None:
+        sys.exit("error: wrk not found; install it (Debian: apt-get install -y wrk)")
+    results: dict[str, dict[str, Any]] = {}
+    with tempfile.TemporaryDirectory(prefix="ml-template-bench-serving-") as folder:
+        work = Path(folder)
+        project, uri, env = prepare(work)
+        bin_dir = project / ".venv" / "bin"
+        targets = [
+            Target(
+                "ours",
+                [str(bin_dir / "my-ml-project"), "serve", "--model-uri", uri, "--port", "{port}"],
+                "/predict",
+                "records",
+            ),
+            Target(
+                "mlflow",
+                [
+                    *(str(bin_dir / "mlflow"), "models", "serve", "-m", uri),
+                    *("--env-manager", "local", "-h", "127.0.0.1", "-p", "{port}", "-w", "1"),
+                ],
+                "/invocations",
+                "dataframe_records",
+            ),
+        ]
+        for target in targets:
+            figures: dict[str, Any] = {"cold_start_s": target.start(project, env)}
+            try:
+                figures["c1"] = wrk(target, 1, args.seconds, work)
+                figures["c16"] = wrk(target, 16, args.seconds, work)
+                figures["batch_1000_ms"] = batch_latency(target)
+            finally:
+                target.stop()
+            results[target.name] = figures
+    ours, mlflow = results["ours"], results["mlflow"]
+    rows = [
+        ("req/s, 1 connection", ours["c1"]["rps"], mlflow["c1"]["rps"], "{:.0f}"),
+        ("p50 ms, 1 connection", ours["c1"]["p50_ms"], mlflow["c1"]["p50_ms"], "{:.2f}"),
+        ("p99 ms, 1 connection", ours["c1"]["p99_ms"], mlflow["c1"]["p99_ms"], "{:.2f}"),
+        ("req/s, 16 connections", ours["c16"]["rps"], mlflow["c16"]["rps"], "{:.0f}"),
+        ("p50 ms, 16 connections", ours["c16"]["p50_ms"], mlflow["c16"]["p50_ms"], "{:.2f}"),
+        ("p99 ms, 16 connections", ours["c16"]["p99_ms"], mlflow["c16"]["p99_ms"], "{:.2f}"),
+        ("cold start s", ours["cold_start_s"], mlflow["cold_start_s"], "{:.2f}"),
+        ("1,000-row batch ms (median)", ours["batch_1000_ms"], mlflow["batch_1000_ms"], "{:.1f}"),
+    ]
+    header = f"one worker each, wrk {args.seconds} s per run"
+    print(f"| {header} | ours | mlflow models serve | ours / mlflow |")
+    print("|---|---|---|---|")
+    for title, mine, theirs, fmt in rows:
+        print(f"| {title} | {fmt.format(mine)} | {fmt.format(theirs)} | {mine / theirs:.2f} |")
+    args.json.parent.mkdir(parents=True, exist_ok=True)
+    args.json.write_text(json.dumps(results, indent=2) + "\n")
+    print(f"\nfigures written to {args.json}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,226 @@
+"""The FastAPI app: the model is loaded once in the lifespan; `/predict` never blocks the loop.
+
+Endpoints: POST /predict, GET /livez, GET /readyz, GET /model, GET /metrics, and the OpenAPI
+docs at /docs and /redoc, served from local files (no CDN).
+"""
+
+import time
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+from fastapi_offline import FastAPIOffline
+from starlette.exceptions import HTTPException
+
+from .. import model_bundle
+from ..errors import UserError
+from .metrics import CONTENT_TYPE, Metrics, process_exited
+from .middleware import ApiKeyAuth, BodyLimit, Telemetry
+from .payloads import Health, ModelDescription, PredictResponse, Problem, request_model
+from .prediction_log import LoggedRequest, PredictionLogWriter
+from .runner import ModelRunner, ScoringError
+from .settings import Settings
+
+MAX_LISTED_ERRORS = 3
+
+
+@dataclass(frozen=True)
+class Served:
+    """The loaded model and what serves it: present once start-up is complete."""
+
+    info: model_bundle.ModelInfo
+    runner: ModelRunner
+    log: PredictionLogWriter
+    labels: list[str] | None
+
+    @property
+    def headers(self) -> list[tuple[bytes, bytes]]:
+        """The concrete model's identity, sent with every response."""
+        return [
+            (b"x-model-name", self.info.name.encode()),
+            (b"x-model-version", self.info.version.encode()),
+            (b"x-model-run-id", self.info.run_id.encode()),
+            (b"x-model-training-fingerprint", self.info.training_fingerprint.encode()),
+        ]
+
+
+def _where(location: Sequence[int | str]) -> str:
+    """`("body", "records", 0, "age")` -> `records[0].age`."""
+    text = ""
+    for part in location[1:] if location and location[0] == "body" else location:
+        text += f"[{part}]" if isinstance(part, int) else f".{part}"
+    return text.lstrip(".") or "body"
+
+
+def _validation_problem(error: RequestValidationError) -> Problem:
+    items = [
+        {"loc": list(item["loc"]), "msg": item["msg"], "type": item["type"]}
+        for item in error.errors()
+    ]
+    lines = []
+    for item in items[:MAX_LISTED_ERRORS]:
+        if item["type"] == "json_invalid":
+            lines.append(f"body: invalid JSON at character {item['loc'][-1]}")
+        else:
+            lines.append(f"{_where(item['loc'])}: {item['msg']}")
+    more = len(items) - MAX_LISTED_ERRORS
+    detail = "; ".join(lines) + (f" (and {more} more)" if more > 0 else "")
+    return Problem(detail=detail, errors=items)
+
+
+def create_app(settings: Settings) -> FastAPI:
+    """Build the app for these settings; the model is read from `settings.model_dir` at start-up."""
+    metrics = Metrics()
+    Body = request_model(settings.max_batch_rows)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if settings.model_dir is None:
+            raise UserError("no model folder: `serve` exports the model and sets MODEL_DIR")
+        info, model = model_bundle.read_bundle(settings.model_dir)
+        log = PredictionLogWriter(settings.prediction_log_dir, settings.prediction_log_max_bytes)
+        log.start()
+        runner = ModelRunner(model, settings.max_batch_rows)
+        runner.start()
+        labels = [str(label) for label in model.classes_] if hasattr(model, "classes_") else None
+        app.state.served = Served(info, runner, log, labels)
+        try:
+            yield
+        finally:
+            app.state.served = None
+            runner.close()
+            log.close()
+            process_exited()
+
+    app = FastAPIOffline(
+        title="{{ cookiecutter.project_slug }} prediction service",
+        description="Serves one pinned model version; every prediction is logged.",
+        version="1",
+        lifespan=lifespan,
+        responses={401: {"model": Problem}, 413: {"model": Problem}},
+    )
+    app.state.served = None
+
+    def served(request: Request) -> Served:
+        current: Served | None = request.app.state.served
+        if current is None:
+            raise HTTPException(503, "the model is not loaded yet; retry when /readyz says ready")
+        return current
+
+    def model_headers() -> list[tuple[bytes, bytes]]:
+        current: Served | None = app.state.served
+        return current.headers if current is not None else []
+
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    if settings.api_key is not None:
+        app.add_middleware(ApiKeyAuth, api_key=settings.api_key.get_secret_value())
+    app.add_middleware(Telemetry, metrics=metrics, model_headers=model_headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(request: Request, error: RequestValidationError) -> JSONResponse:
+        problem = _validation_problem(error)
+        return JSONResponse(problem.model_dump(exclude_none=True), status_code=422)
+
+    @app.exception_handler(HTTPException)
+    async def http_problem(request: Request, error: HTTPException) -> JSONResponse:
+        return JSONResponse(
+            {"detail": str(error.detail)}, status_code=error.status_code, headers=error.headers
+        )
+
+    @app.exception_handler(ScoringError)
+    async def unscorable(request: Request, error: ScoringError) -> JSONResponse:
+        return JSONResponse({"detail": f"records: {error}"}, status_code=422)
+
+    @app.post(
+        "/predict",
+        response_model=PredictResponse,
+        responses={422: {"model": Problem}, 503: {"model": Problem}},
+    )
+    async def predict(body: Body, request: Request) -> Response:  # type: ignore[valid-type]
+        """Score a batch of records with the served model version."""
+        current = served(request)
+        started = time.perf_counter()
+        rows = [record.model_dump() for record in body.records]  # type: ignore[attr-defined]
+        scores = await current.runner.score(rows)
+        latency_ms = (time.perf_counter() - started) * 1000
+        request_id: str = request.state.request_id
+        info = current.info
+        predictions: list[dict[str, Any]]
+        positive = None
+        if scores.probabilities is not None and current.labels is not None:
+            table = scores.probabilities.tolist()
+            predictions = [
+                {"prediction": label, "probabilities": dict(zip(current.labels, row, strict=True))}
+                for label, row in zip(scores.predictions, table, strict=True)
+            ]
+            positive = [row[-1] for row in table]
+        else:
+            predictions = [{"prediction": value} for value in scores.predictions]
+        current.log.write(
+            LoggedRequest(
+                request_id=request_id,
+                timestamp=datetime.now(UTC),
+                model_name=info.name,
+                model_version=info.version,
+                run_id=info.run_id,
+                latency_ms=latency_ms,
+                features=rows,
+                predictions=scores.predictions,
+                probabilities=positive,
+            )
+        )
+        metrics.predictions.labels(info.name, info.version).inc(len(rows))
+        return JSONResponse(
+            {
+                "request_id": request_id,
+                "model_name": info.name,
+                "model_version": info.version,
+                "predictions": predictions,
+            }
+        )
+
+    @app.get("/livez", response_model=Health)
+    async def livez() -> Health:
+        """The process is up (it may still be loading the model)."""
+        return Health(status="alive")
+
+    @app.get("/readyz", response_model=Health, responses={503: {"model": Health}})
+    async def readyz(request: Request) -> Response:
+        """Ready once the model is loaded; 503 before that and while shutting down."""
+        if request.app.state.served is None:
+            return JSONResponse({"status": "loading"}, status_code=503)
+        return JSONResponse({"status": "ready"})
+
+    @app.get("/model", response_model=ModelDescription, responses={503: {"model": Problem}})
+    async def model(request: Request) -> ModelDescription:
+        """The served version: name, version, run, fingerprints, signature, training metrics."""
+        info = served(request).info
+        return ModelDescription(
+            name=info.name,
+            version=info.version,
+            run_id=info.run_id,
+            source_uri=info.source_uri,
+            problem_type=info.problem_type,
+            training_fingerprint=info.training_fingerprint,
+            data_fingerprint=info.data_fingerprint,
+            config_fingerprint=info.config_fingerprint,
+            metrics=info.metrics,
+            signature=info.signature,
+        )
+
+    @app.get("/metrics", response_class=Response, responses={200: {"content": {CONTENT_TYPE: {}}}})
+    async def prometheus_metrics() -> Response:
+        """Prometheus metrics: requests, latency, in-flight, predictions by model version."""
+        return Response(metrics.exposition(), media_type=CONTENT_TYPE)
+
+    return app
+
+
+def app_from_env() -> FastAPI:
+    """The app for a worker process started by `serve` (settings from the environment)."""
+    return create_app(Settings.from_env())

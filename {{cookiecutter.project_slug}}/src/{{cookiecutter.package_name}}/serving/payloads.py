@@ -1,0 +1,83 @@
+"""Request and response bodies. The request record is built from schema.FEATURE_COLUMNS."""
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, create_model
+
+from ..schema import FEATURE_COLUMNS, FeatureColumn
+
+STRICT = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False)
+
+
+def _field(column: FeatureColumn) -> tuple[Any, Any]:
+    """A feature as a required field whose value may be null (the pipeline imputes it)."""
+    kind = float if column.kind == "numeric" else str
+    meaning = "number" if column.kind == "numeric" else "category"
+    return (
+        kind | None,
+        Field(description=f"{column.name} ({meaning}); null when unknown: the model imputes it"),
+    )
+
+
+Record: type[BaseModel] = create_model(  # type: ignore[call-overload]
+    "Record",
+    __config__=STRICT,
+    __doc__="One row of model features (schema.FEATURE_COLUMNS); every field must be present.",
+    **{column.name: _field(column) for column in FEATURE_COLUMNS},
+)
+
+
+def request_model(max_rows: int) -> type[BaseModel]:
+    """The /predict body: a batch of 1..max_rows records, nothing else."""
+    return create_model(
+        "PredictRequest",
+        __config__=STRICT,
+        __doc__="A batch of records to score.",
+        records=(list[Record], Field(min_length=1, max_length=max_rows)),  # type: ignore[valid-type]
+    )
+
+
+class Prediction(BaseModel):
+    """The model's answer for one record."""
+
+    prediction: float | int = Field(description="Predicted label (classifier) or value.")
+    probabilities: dict[str, float] | None = Field(
+        default=None, description="Probability of each class (classifiers only), by class label."
+    )
+
+
+class PredictResponse(BaseModel):
+    """Predictions in the order of the records, and which model made them."""
+
+    request_id: str
+    model_name: str
+    model_version: str
+    predictions: list[Prediction]
+
+
+class ModelDescription(BaseModel):
+    """The served model version and what it was trained on."""
+
+    name: str
+    version: str
+    run_id: str
+    source_uri: str
+    problem_type: str
+    training_fingerprint: str
+    data_fingerprint: str
+    config_fingerprint: str
+    metrics: dict[str, float]
+    signature: dict[str, Any]
+
+
+class Problem(BaseModel):
+    """An error: one line naming the field and the fix, and the details when there are several."""
+
+    detail: str
+    errors: list[dict[str, Any]] | None = None
+
+
+class Health(BaseModel):
+    """A health check's answer."""
+
+    status: str
