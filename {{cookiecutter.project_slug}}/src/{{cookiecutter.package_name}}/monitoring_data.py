@@ -1,0 +1,223 @@
+"""The monitoring job's inputs, read column-wise by DuckDB: the prediction log and labels.
+
+`read_window` reads the files `serving.prediction_log` writes by the same rules as that module's
+`read_prediction_log` (a test keeps the two in agreement), but in DuckDB: the fields of every line
+are checked in SQL, lines that break the format are counted, and only the rows of one model version
+in the window reach pandas: a seeded sample of them when there are more than `sample_above`.
+"""
+
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+
+from .errors import UserError
+from .schema import feature_names
+from .serving.prediction_log import FILE_PATTERN
+
+# Each field of a log line and the JSON types it may have (what `read_prediction_log` accepts).
+_INTEGER = ("BIGINT", "UBIGINT")
+_NUMBER = (*_INTEGER, "DOUBLE")
+_FIELDS: dict[str, tuple[str, ...]] = {
+    "request_id": ("VARCHAR",),
+    "row": _INTEGER,
+    "timestamp": ("VARCHAR",),
+    "model_name": ("VARCHAR",),
+    "model_version": ("VARCHAR",),
+    "run_id": ("VARCHAR",),
+    "latency_ms": _NUMBER,
+    "features": ("OBJECT",),
+    "prediction": _NUMBER,
+    "probability": (*_NUMBER, "NULL"),
+}
+# An ISO-8601 time with a UTC offset: a timestamp without one is malformed.
+_ZONED = r"([zZ]|[+-]\d\d(:?\d\d)?)$"
+# The sampling key: MD5 of seed, request id and row, a pseudo-random number per logged row.
+_SAMPLE_KEY = "md5_number($seed || ':' || request_id || ':' || row)"
+
+
+@dataclass(frozen=True)
+class LogWindow:
+    """One model version's logged rows in a time window, and what else the log held."""
+
+    frame: pd.DataFrame
+    rows: int
+    malformed: int
+    other_versions: dict[str, int]
+
+    @property
+    def sampled(self) -> bool:
+        """True when `frame` is a sample of the window's rows rather than all of them."""
+        return len(self.frame) < self.rows
+
+
+def _records_sql(features: list[str]) -> str:
+    """A query over the log files ($files): one row per well-formed line, typed."""
+    types = " AND ".join(
+        f"coalesce(json_type({name}), 'NULL') IN ({', '.join(repr(t) for t in allowed)})"
+        for name, allowed in _FIELDS.items()
+    )
+    numeric, categorical = feature_names("numeric"), feature_names("categorical")
+    values = [
+        *(f"TRY_CAST(f.{name} AS DOUBLE) AS {name}" for name in numeric if name in features),
+        *(f"f.{name} AS {name}" for name in categorical if name in features),
+    ]
+    struct = "{" + ", ".join(f'"{name}": "VARCHAR"' for name in features) + "}"
+    columns = "{" + ", ".join(f"'{name}': 'JSON'" for name in _FIELDS) + "}"
+    return f"""
+        WITH raw AS (
+            SELECT * FROM read_json(
+                $files, format = 'newline_delimited', columns = {columns}, ignore_errors = true
+            )
+        ), checked AS (
+            SELECT *, {types} AND regexp_matches(timestamp ->> '$', '{_ZONED}') AS ok FROM raw
+        )
+        SELECT
+            TRY_CAST(timestamp ->> '$' AS TIMESTAMPTZ) AS timestamp,
+            request_id ->> '$' AS request_id,
+            TRY_CAST(row AS BIGINT) AS row,
+            model_name ->> '$' AS model_name,
+            model_version ->> '$' AS model_version,
+            CAST(prediction AS DOUBLE) AS prediction,
+            CAST(probability AS DOUBLE) AS probability,
+            {", ".join(values)}
+        FROM (SELECT *, json_transform(features, '{struct}') AS f FROM checked WHERE ok)
+        WHERE TRY_CAST(timestamp ->> '$' AS TIMESTAMPTZ) IS NOT NULL
+            AND TRY_CAST(row AS BIGINT) IS NOT NULL
+    """
+
+
+def _connect() -> duckdb.DuckDBPyConnection:
+    con = duckdb.connect()
+    con.execute("SET TimeZone = 'UTC'")
+    con.execute("SET preserve_insertion_order = false")
+    return con
+
+
+def read_window(
+    directory: Path,
+    *,
+    start: datetime,
+    end: datetime,
+    model_name: str,
+    model_version: str,
+    sample_above: int,
+    sample_rows: int,
+    seed: int,
+) -> LogWindow:
+    """Read one version's rows logged in [start, end); above `sample_above` rows, a sample.
+
+    The sample is the `sample_rows` rows with the smallest MD5 of `<seed>:<request_id>:<row>`:
+    a uniform random sample without replacement that does not depend on file order or threads,
+    so the same log, window and seed always give the same rows.
+    """
+    if not directory.is_dir():
+        raise UserError(
+            f"prediction log folder {directory} not found; set monitoring.log_dir in the config "
+            "to the service's PREDICTION_LOG_DIR"
+        )
+    files = [str(path) for path in sorted(directory.glob(FILE_PATTERN))]
+    empty = pd.DataFrame(columns=["timestamp", "request_id", "row", "prediction", "probability"])
+    if not files:
+        return LogWindow(empty, rows=0, malformed=0, other_versions={})
+    con = _connect()
+    window = {"start": start, "end": end, "name": model_name, "version": model_version}
+    lines = con.execute(
+        "SELECT count(*) FROM read_csv($files, columns = {'line': 'VARCHAR'}, delim = '\x1e', "
+        "quote = '', escape = '', header = false, auto_detect = false, strict_mode = false)",
+        {"files": files},
+    ).fetchone()
+    in_window = "timestamp >= $start AND timestamp < $end"
+    target = "model_name = $name AND model_version = $version"
+    # One pass over the files: row counts per model version, and for the version monitored the
+    # `sample_above` rows with the smallest keys (all of them when there are no more).
+    con.execute(
+        f"""
+        CREATE TEMP TABLE versions AS
+        SELECT model_name, model_version, count(*) AS logged,
+            count(*) FILTER ({in_window}) AS rows,
+            min_by(records, {_SAMPLE_KEY}, $keep) FILTER ({in_window} AND {target}) AS kept
+        FROM ({_records_sql(feature_names())}) AS records
+        GROUP BY ALL
+        """,
+        {**window, "files": files, "seed": str(seed), "keep": sample_above},
+    )
+    counts = con.execute("SELECT model_name, model_version, logged, rows FROM versions").fetchall()
+    rows = sum(
+        n for name, version, _, n in counts if (name, version) == (model_name, model_version)
+    )
+    frame = con.execute(
+        f"""
+        SELECT * EXCLUDE (model_name, model_version) FROM (
+            SELECT * FROM (SELECT unnest(kept, recursive := true) FROM versions WHERE {target})
+            ORDER BY {_SAMPLE_KEY} LIMIT $rows
+        ) ORDER BY timestamp, request_id, row
+        """,
+        {
+            "name": model_name,
+            "version": model_version,
+            "seed": str(seed),
+            "rows": sample_rows if rows > sample_above else sample_above,
+        },
+    ).df()
+    return LogWindow(
+        frame=frame,
+        rows=rows,
+        malformed=(lines[0] if lines else 0) - sum(logged for _, _, logged, _ in counts),
+        other_versions={
+            f"{name}/{version}": n
+            for name, version, _, n in sorted(counts)
+            if n and (name, version) != (model_name, model_version)
+        },
+    )
+
+
+def read_labels(path: Path, target: str) -> pd.DataFrame:
+    """Read the labels that arrived for predicted rows, from CSV or Parquet.
+
+    Columns: `request_id`, `row` (optional, 0 when absent) and the target column of schema.py.
+    A row whose label is empty is not labelled yet.
+    """
+    readers = {".csv": "read_csv", ".parquet": "read_parquet"}
+    reader = readers.get(path.suffix.lower())
+    if reader is None:
+        raise UserError(f"labels file {path}: unsupported format; use .csv or .parquet")
+    con = _connect()
+    source = f"{reader}($path)"
+    try:
+        columns = [
+            c[0]
+            for c in con.execute(f"DESCRIBE SELECT * FROM {source}", {"path": str(path)}).fetchall()
+        ]
+    except duckdb.Error as error:
+        raise UserError(
+            f"labels file {path} cannot be read: {str(error).splitlines()[0]}"
+        ) from None
+    missing = [name for name in ("request_id", target) if name not in columns]
+    if missing:
+        raise UserError(
+            f"labels file {path}: missing column(s) {', '.join(missing)}; it needs request_id, "
+            f"{target} and optionally row"
+        )
+    row = "TRY_CAST(row AS BIGINT)" if "row" in columns else "0"
+    frame = con.execute(
+        f"SELECT CAST(request_id AS VARCHAR) AS request_id, {row} AS row, "
+        f"TRY_CAST({target} AS DOUBLE) AS label, {target} IS NOT NULL AS given FROM {source}",
+        {"path": str(path)},
+    ).df()
+    bad = int((frame["given"] & frame["label"].isna()).sum()) + int(frame["row"].isna().sum())
+    if bad:
+        raise UserError(
+            f"labels file {path}: {bad} row(s) with a label that is not a number or a row that "
+            "is not an integer; fix them"
+        )
+    frame = frame[frame["given"]].drop(columns="given")
+    duplicated = int(frame.duplicated(["request_id", "row"]).sum())
+    if duplicated:
+        raise UserError(
+            f"labels file {path}: {duplicated} duplicated (request_id, row) key(s); keep one "
+            "label per predicted row"
+        )
+    return frame.reset_index(drop=True)
