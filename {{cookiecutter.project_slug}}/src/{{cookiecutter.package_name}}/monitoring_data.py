@@ -180,12 +180,12 @@ def read_labels(path: Path, target: str) -> pd.DataFrame:
     Columns: `request_id`, `row` (optional, 0 when absent) and the target column of schema.py.
     A row whose label is empty is not labelled yet.
     """
-    readers = {".csv": "read_csv", ".parquet": "read_parquet"}
-    reader = readers.get(path.suffix.lower())
-    if reader is None:
+    # CSV as text, so that a label like "yes" is an error rather than a sniffed boolean.
+    readers = {".csv": "read_csv($path, all_varchar = true)", ".parquet": "read_parquet($path)"}
+    source = readers.get(path.suffix.lower())
+    if source is None:
         raise UserError(f"labels file {path}: unsupported format; use .csv or .parquet")
     con = _connect()
-    source = f"{reader}($path)"
     try:
         columns = [
             c[0]
