@@ -79,7 +79,7 @@ def test_monitoring_defaults_are_the_documented_ones() -> None:
         "wasserstein",
         "jensenshannon",
     )
-    assert (settings.drift_share, settings.min_rows, settings.sample_rows) == (0.2, 1000, 100_000)
+    assert (settings.drift_share, settings.min_rows, settings.sample_rows) == (0.2, 1000, 50_000)
 
 
 def test_monitoring_does_not_change_the_config_fingerprint() -> None:

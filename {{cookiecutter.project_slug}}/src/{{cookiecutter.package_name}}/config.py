@@ -140,7 +140,7 @@ class MonitoringConfig(Strict):
     )
     min_rows: int = Field(default=1000, gt=0, description="Fewer rows in a window: no verdict.")
     sample_above: int = Field(default=100_000, gt=0, description="Sample windows above this.")
-    sample_rows: int = Field(default=100_000, gt=0, description="Rows in such a sample.")
+    sample_rows: int = Field(default=50_000, gt=0, description="Rows in such a sample.")
     seed: int = 42
     alert_attempts: int = Field(default=4, ge=1, le=10, description="Webhook tries per alert.")
     alert_backoff_seconds: float = Field(

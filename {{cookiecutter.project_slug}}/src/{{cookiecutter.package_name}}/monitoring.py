@@ -8,6 +8,7 @@ logs a monitoring run to the registry, and sends an alert when drift is detected
 
 import json
 import os
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -126,23 +127,27 @@ def monitor(
     score = score_column(config)
     reference = registry.load_reference(version)
     check_reference(reference, version.uri, [*feature_names(), score])
-    log = read_window(
-        settings.log_dir,
-        start=window.start,
-        end=window.end,
-        model_name=version.name,
-        model_version=version.version,
-        sample_above=settings.sample_above,
-        sample_rows=settings.sample_rows,
-        seed=settings.seed,
-    )
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        reading = pool.submit(
+            read_window,
+            settings.log_dir,
+            start=window.start,
+            end=window.end,
+            model_name=version.name,
+            model_version=version.version,
+            sample_above=settings.sample_above,
+            sample_rows=settings.sample_rows,
+            seed=settings.seed,
+        )
+        # Evidently takes seconds to import: do it while DuckDB (which releases the GIL) reads.
+        from .drift import measure
+
+        log = reading.result()
     folder = settings.output_dir / f"{now:%Y%m%dT%H%M%SZ}-{version.name}-v{version.version}"
     folder.mkdir(parents=True, exist_ok=True)
     report: Path | None = None
     drift = None
     if log.rows >= settings.min_rows:
-        from .drift import measure  # Evidently loads only when there is something to measure
-
         drift = measure(reference, log.frame, settings, score, folder / REPORT_FILE)
         report = folder / REPORT_FILE if (folder / REPORT_FILE).is_file() else None
     summary = Summary(

@@ -34,8 +34,9 @@ _FIELDS: dict[str, tuple[str, ...]] = {
 }
 # An ISO-8601 time with a UTC offset: a timestamp without one is malformed.
 _ZONED = r"([zZ]|[+-]\d\d(:?\d\d)?)$"
-# The sampling key: MD5 of seed, request id and row, a pseudo-random number per logged row.
-_SAMPLE_KEY = "md5_number($seed || ':' || request_id || ':' || row)"
+# The sampling key: DuckDB's 64-bit hash of (seed, request id, row), a pseudo-random number per
+# logged row (stable for a DuckDB version, which uv.lock pins).
+_SAMPLE_KEY = "hash($seed, request_id, row)"
 
 
 @dataclass(frozen=True)
@@ -109,8 +110,8 @@ def read_window(
 ) -> LogWindow:
     """Read one version's rows logged in [start, end); above `sample_above` rows, a sample.
 
-    The sample is the `sample_rows` rows with the smallest MD5 of `<seed>:<request_id>:<row>`:
-    a uniform random sample without replacement that does not depend on file order or threads,
+    The sample is the `sample_rows` rows with the smallest hash of (seed, request id, row): a
+    uniform random sample without replacement that depends on neither file order nor threads,
     so the same log, window and seed always give the same rows.
     """
     if not directory.is_dir():
@@ -142,7 +143,7 @@ def read_window(
         FROM ({_records_sql(feature_names())}) AS records
         GROUP BY ALL
         """,
-        {**window, "files": files, "seed": str(seed), "keep": sample_above},
+        {**window, "files": files, "seed": seed, "keep": sample_above},
     )
     counts = con.execute("SELECT model_name, model_version, logged, rows FROM versions").fetchall()
     rows = sum(
@@ -158,7 +159,7 @@ def read_window(
         {
             "name": model_name,
             "version": model_version,
-            "seed": str(seed),
+            "seed": seed,
             "rows": sample_rows if rows > sample_above else sample_above,
         },
     ).df()
