@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 
 from {{ cookiecutter.package_name }}.errors import UserError
-from {{ cookiecutter.package_name }}.monitoring_data import LogWindow, read_labels, read_window
+from {{ cookiecutter.package_name }}.monitoring_data import LogWindow, read_labels, read_log
 from {{ cookiecutter.package_name }}.schema import feature_names
 from {{ cookiecutter.package_name }}.serving.prediction_log import (
     LoggedRequest,
@@ -54,13 +54,13 @@ def window(folder: Path, **changes: object) -> LogWindow:
     options: dict[str, object] = {
         "start": START,
         "end": START + timedelta(days=30),
-        "model_name": "m",
-        "model_version": "1",
         "sample_above": 100_000,
         "sample_rows": 100_000,
         "seed": 42,
     }
-    return read_window(folder, **{**options, **changes})  # type: ignore[arg-type]
+    version = str(changes.pop("model_version", "1"))
+    read = read_log(folder, **{**options, **changes})  # type: ignore[arg-type]
+    return read.window("m", version)
 
 
 MALFORMED = [

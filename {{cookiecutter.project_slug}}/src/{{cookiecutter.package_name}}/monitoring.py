@@ -20,9 +20,8 @@ from . import alerts, registry
 from .config import TrainConfig
 from .errors import UserError
 from .evaluation import evaluate_defined
-from .monitoring_data import read_labels, read_window
+from .monitoring_data import read_labels, read_log
 from .monitoring_summary import Quality, QualityCheck, Summary, alert_text, terminal
-from .release import CHAMPION
 from .schema import TARGETS, feature_names
 from .window import Window
 
@@ -122,27 +121,26 @@ def monitor(
 ) -> Outcome:
     """Check one version's logged predictions in `window` for drift; write, log and alert."""
     settings = config.monitoring
-    requested = model or registry.alias_uri(config.registry.model_name, CHAMPION)
-    version = registry.resolve_version(requested)
+    requested = model or registry.alias_uri(config.registry.model_name, registry.CHAMPION)
     score = score_column(config)
-    reference = registry.load_reference(version)
-    check_reference(reference, version.uri, [*feature_names(), score])
     with ThreadPoolExecutor(max_workers=1) as pool:
+        # DuckDB reads the log (releasing the GIL) while this thread asks the registry which
+        # version to check and imports Evidently, which takes seconds.
         reading = pool.submit(
-            read_window,
+            read_log,
             settings.log_dir,
             start=window.start,
             end=window.end,
-            model_name=version.name,
-            model_version=version.version,
             sample_above=settings.sample_above,
             sample_rows=settings.sample_rows,
             seed=settings.seed,
         )
-        # Evidently takes seconds to import: do it while DuckDB (which releases the GIL) reads.
+        version = registry.resolve_version(requested)
+        reference = registry.load_reference(version)
+        check_reference(reference, version.uri, [*feature_names(), score])
         from .drift import measure
 
-        log = reading.result()
+        log = reading.result().window(version.name, version.version)
     folder = settings.output_dir / f"{now:%Y%m%dT%H%M%SZ}-{version.name}-v{version.version}"
     folder.mkdir(parents=True, exist_ok=True)
     report: Path | None = None

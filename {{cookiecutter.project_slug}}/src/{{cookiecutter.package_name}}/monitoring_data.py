@@ -1,9 +1,11 @@
 """The monitoring job's inputs, read column-wise by DuckDB: the prediction log and labels.
 
-`read_window` reads the files `serving.prediction_log` writes by the same rules as that module's
-`read_prediction_log` (a test keeps the two in agreement), but in DuckDB: the fields of every line
-are checked in SQL, lines that break the format are counted, and only the rows of one model version
-in the window reach pandas: a seeded sample of them when there are more than `sample_above`.
+`read_log` reads the files `serving.prediction_log` writes by the same rules as that module's
+`read_prediction_log` (a test keeps the two in agreement), but in DuckDB, in one pass: the fields
+of every line are checked in SQL, lines that break the format are counted, and only the rows in
+the window reach pandas, per model version a seeded sample when there are more than
+`sample_above`. (One deliberate difference: a row number beyond 64 bits, which the writer never
+produces, counts as malformed here.)
 """
 
 from dataclasses import dataclass
@@ -34,9 +36,23 @@ _FIELDS: dict[str, tuple[str, ...]] = {
 }
 # An ISO-8601 time with a UTC offset: a timestamp without one is malformed.
 _ZONED = r"([zZ]|[+-]\d\d(:?\d\d)?)$"
-# The sampling key: DuckDB's 64-bit hash of (seed, request id, row), a pseudo-random number per
-# logged row (stable for a DuckDB version, which uv.lock pins).
-_SAMPLE_KEY = "hash($seed, request_id, row)"
+# The columns of a read: the log's fields, the features, and the sampling key (DuckDB's 64-bit
+# hash of seed, request id and row: a pseudo-random number per row, stable for a DuckDB version,
+# which uv.lock pins).
+_EMPTY = pd.DataFrame(
+    columns=[
+        "timestamp",
+        "request_id",
+        "row",
+        "model_name",
+        "model_version",
+        "prediction",
+        "probability",
+        *feature_names("numeric"),
+        *feature_names("categorical"),
+        "sample_key",
+    ]
+)
 
 
 @dataclass(frozen=True)
@@ -52,6 +68,41 @@ class LogWindow:
     def sampled(self) -> bool:
         """True when `frame` is a sample of the window's rows rather than all of them."""
         return len(self.frame) < self.rows
+
+
+@dataclass(frozen=True)
+class LogRead:
+    """One pass over the prediction log: every model version's rows in a window.
+
+    `kept` holds, per version, its rows in the window, or the `sample_above` with the smallest
+    sampling keys when there are more; `rows` counts them all per (model name, version).
+    """
+
+    kept: pd.DataFrame
+    rows: dict[tuple[str, str], int]
+    malformed: int
+    sample_above: int
+    sample_rows: int
+
+    def window(self, model_name: str, model_version: str) -> LogWindow:
+        """The rows of one version (a sample of `sample_rows` above `sample_above` rows)."""
+        rows = self.rows.get((model_name, model_version), 0)
+        mine = self.kept[
+            (self.kept["model_name"] == model_name) & (self.kept["model_version"] == model_version)
+        ]
+        if rows > self.sample_above:
+            mine = mine.nsmallest(self.sample_rows, "sample_key")
+        frame = mine.drop(columns=["model_name", "model_version", "sample_key"])
+        return LogWindow(
+            frame=frame.sort_values(["timestamp", "request_id", "row"], ignore_index=True),
+            rows=rows,
+            malformed=self.malformed,
+            other_versions={
+                f"{name}/{version}": n
+                for (name, version), n in sorted(self.rows.items())
+                if n and (name, version) != (model_name, model_version)
+            },
+        )
 
 
 def _records_sql(features: list[str]) -> str:
@@ -97,22 +148,21 @@ def _connect() -> duckdb.DuckDBPyConnection:
     return con
 
 
-def read_window(
+def read_log(
     directory: Path,
     *,
     start: datetime,
     end: datetime,
-    model_name: str,
-    model_version: str,
     sample_above: int,
     sample_rows: int,
     seed: int,
-) -> LogWindow:
-    """Read one version's rows logged in [start, end); above `sample_above` rows, a sample.
+) -> LogRead:
+    """Read every log file once: per model version, its rows logged in [start, end).
 
-    The sample is the `sample_rows` rows with the smallest hash of (seed, request id, row): a
-    uniform random sample without replacement that depends on neither file order nor threads,
-    so the same log, window and seed always give the same rows.
+    Above `sample_above` rows, a version's rows are sampled: the `sample_rows` rows with the
+    smallest hash of (seed, request id, row), a uniform random sample without replacement that
+    depends on neither file order nor threads, so the same log, window and seed always give the
+    same rows.
     """
     if not directory.is_dir():
         raise UserError(
@@ -120,58 +170,41 @@ def read_window(
             "to the service's PREDICTION_LOG_DIR"
         )
     files = [str(path) for path in sorted(directory.glob(FILE_PATTERN))]
-    empty = pd.DataFrame(columns=["timestamp", "request_id", "row", "prediction", "probability"])
     if not files:
-        return LogWindow(empty, rows=0, malformed=0, other_versions={})
+        return LogRead(_EMPTY, {}, malformed=0, sample_above=sample_above, sample_rows=sample_rows)
     con = _connect()
-    window = {"start": start, "end": end, "name": model_name, "version": model_version}
     lines = con.execute(
         "SELECT count(*) FROM read_csv($files, columns = {'line': 'VARCHAR'}, delim = '\x1e', "
         "quote = '', escape = '', header = false, auto_detect = false, strict_mode = false)",
         {"files": files},
     ).fetchone()
     in_window = "timestamp >= $start AND timestamp < $end"
-    target = "model_name = $name AND model_version = $version"
-    # One pass over the files: row counts per model version, and for the version monitored the
-    # `sample_above` rows with the smallest keys (all of them when there are no more).
+    # One pass over the files: per model version, the rows in the window (counted) and the
+    # `sample_above` of them with the smallest keys (all of them when there are no more).
     con.execute(
         f"""
         CREATE TEMP TABLE versions AS
         SELECT model_name, model_version, count(*) AS logged,
             count(*) FILTER ({in_window}) AS rows,
-            min_by(records, {_SAMPLE_KEY}, $keep) FILTER ({in_window} AND {target}) AS kept
-        FROM ({_records_sql(feature_names())}) AS records
+            min_by(records, sample_key, $keep) FILTER ({in_window}) AS kept
+        FROM (
+            SELECT *, hash($seed, request_id, row) AS sample_key
+            FROM ({_records_sql(feature_names())})
+        ) AS records
         GROUP BY ALL
         """,
-        {**window, "files": files, "seed": seed, "keep": sample_above},
+        {"files": files, "start": start, "end": end, "seed": seed, "keep": sample_above},
     )
     counts = con.execute("SELECT model_name, model_version, logged, rows FROM versions").fetchall()
-    rows = sum(
-        n for name, version, _, n in counts if (name, version) == (model_name, model_version)
-    )
-    frame = con.execute(
-        f"""
-        SELECT * EXCLUDE (model_name, model_version) FROM (
-            SELECT * FROM (SELECT unnest(kept, recursive := true) FROM versions WHERE {target})
-            ORDER BY {_SAMPLE_KEY} LIMIT $rows
-        ) ORDER BY timestamp, request_id, row
-        """,
-        {
-            "name": model_name,
-            "version": model_version,
-            "seed": seed,
-            "rows": sample_rows if rows > sample_above else sample_above,
-        },
+    kept = con.execute(
+        "SELECT unnest(kept, recursive := true) FROM versions WHERE kept IS NOT NULL"
     ).df()
-    return LogWindow(
-        frame=frame,
-        rows=rows,
+    return LogRead(
+        kept=kept,
+        rows={(name, version): n for name, version, _, n in counts},
         malformed=(lines[0] if lines else 0) - sum(logged for _, _, logged, _ in counts),
-        other_versions={
-            f"{name}/{version}": n
-            for name, version, _, n in sorted(counts)
-            if n and (name, version) != (model_name, model_version)
-        },
+        sample_above=sample_above,
+        sample_rows=sample_rows,
     )
 
 

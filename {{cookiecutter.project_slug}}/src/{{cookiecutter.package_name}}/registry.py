@@ -34,6 +34,8 @@ from .estimators import SKOPS_TRUSTED_TYPES
 DEFAULT_DATABASE = Path("mlflow.db")
 ARTIFACTS_FOLDER = "mlartifacts"
 MODEL_REQUIREMENTS = ("mlflow", "scikit-learn", "skops", "pandas", "numpy", "scipy")
+# The alias of the version in production: `promote` moves it, `monitor` checks it by default.
+CHAMPION = "champion"
 # The reference sample monitoring compares logged predictions with, stored in the training run.
 REFERENCE_ARTIFACT = "reference/reference.parquet"
 
