@@ -6,10 +6,10 @@ export MLFLOW_DISABLE_TELEMETRY ?= true
 export DO_NOT_TRACK ?= true
 PYTEST_WORKERS ?= 2
 
-.PHONY: help setup test test-fast demo bench bench-serving lock lint
+.PHONY: help setup test test-fast demo bench bench-serving bench-monitoring lock lint
 
 help: ## List the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-17s %s\n", $$1, $$2}'
 
 setup: ## Install the template's own locked dev environment
 	$(UV) sync --locked
@@ -28,6 +28,8 @@ bench: setup ## Benchmarks: render, warm `uv sync --locked`, smoke training run 
 
 bench-serving: setup ## Serving benchmark: our service vs `mlflow models serve` (needs wrk: apt-get install -y wrk)
 	$(UV) run --locked python benchmarks/serving.py
+bench-monitoring: setup ## Monitoring job vs plain Evidently preset on 1M logged predictions (minutes)
+	$(UV) run --locked python benchmarks/monitoring.py
 
 lock: setup ## Regenerate the generated project's uv.lock files (one per minimum Python)
 	$(UV) run --locked python scripts/lock.py

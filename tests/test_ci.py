@@ -11,6 +11,7 @@ from render import ROOT, choices, render_copier
 
 BIN = ROOT / ".venv" / "bin"
 GITHUB = ".github/workflows/ci.yml"
+MONITOR = ".github/workflows/monitor.yml"
 GITLAB = ".gitlab-ci.yml"
 
 
@@ -42,6 +43,7 @@ def make_steps(commands: list[str], targets: set[str]) -> list[str]:
 def test_ci_files_follow_the_answer(tmp_path: Path, ci: str) -> None:
     project = render_copier(tmp_path / "p", {"ci": ci})
     assert (project / GITHUB).is_file() == (ci == "github")
+    assert (project / MONITOR).is_file() == (ci == "github")
     assert (project / GITLAB).is_file() == (ci == "gitlab")
     assert (project / ".pre-commit-config.yaml").is_file()
 
@@ -72,6 +74,30 @@ def test_github_workflow_is_valid_secure_and_only_calls_make(tmp_path: Path) -> 
     assert order == ci_prerequisites(project), "the workflow and `make ci` must run the same steps"
     assert "metrics-gate" in spec["jobs"]
     assert spec["jobs"]["test"]["strategy"]["matrix"]["python"] == ["3.12", "3.13"]
+
+
+def test_monitor_workflow_is_scheduled_valid_secure_and_only_calls_make(tmp_path: Path) -> None:
+    project = render_copier(tmp_path / "p")
+    workflow = project / MONITOR
+    subprocess.run(
+        [BIN / "check-jsonschema", "--builtin-schema", "vendor.github-workflows", workflow],
+        check=True,
+    )
+    subprocess.run([BIN / "zizmor", "--offline", workflow], check=True)
+
+    spec = yaml.safe_load(workflow.read_text())
+    triggers = spec[True]  # YAML 1.1 reads the key `on` as a boolean
+    assert set(triggers) == {"schedule", "workflow_dispatch"}
+    assert triggers["schedule"][0]["cron"]
+    assert spec["permissions"] == {"contents": "read"}
+    [job] = spec["jobs"].values()
+    for step in job["steps"]:
+        if "uses" in step:
+            assert re.search(r"@[0-9a-f]{40}$", step["uses"]), f"{step['uses']} not pinned"
+            assert step.get("if") == "${{ !env.ACT }}" or "checkout" in step["uses"]
+    commands = [step["run"] for step in job["steps"] if "run" in step]
+    assert make_steps(commands, make_targets(project)) == ["setup", "monitor"]
+    assert job["env"]["MONITOR_WEBHOOK_URL"] == "${{ secrets.MONITOR_WEBHOOK_URL }}"
 
 
 def test_gitlab_pipeline_is_valid_and_only_calls_make(tmp_path: Path) -> None:

@@ -19,6 +19,7 @@ def _project_env(project: Path) -> dict[str, str]:
     """The environment a user's shell would give `make`, minus anything pointing elsewhere."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("VIRTUAL_ENV", "MLFLOW_"))}
     env["UV_PROJECT_ENVIRONMENT"] = str(project / ".venv")
+    env["REQUIRE_CHROMIUM"] = "1"  # the report's browser test runs here, never skips (.ci/run)
     return env
 
 
@@ -68,6 +69,17 @@ def test_make_ci_registers_a_version_and_the_gate_refuses_a_worse_model(
     table = (project / "metrics" / "gate.md").read_text()
     assert "Metrics gate: FAILED" in table
     assert "❌ regressed" in table
+
+    monitor = subprocess.run(
+        ["make", "monitor", "CONFIG=configs/smoke.yaml", "MODEL=models:/my-ml-project-smoke/1"],
+        cwd=project,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert monitor.returncode != 0
+    assert "error: prediction log folder logs/predictions not found" in monitor.stderr
 
 
 def test_github_workflow_runs_locally_with_act(tmp_path: Path) -> None:

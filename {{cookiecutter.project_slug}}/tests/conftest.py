@@ -1,7 +1,13 @@
 """Shared fixtures: every test runs in its own folder with its own registry, never the project's."""
 
+import json
 import shutil
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -56,3 +62,41 @@ def model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
         ),
     )
     return folder
+
+
+@dataclass
+class Webhook:
+    """A webhook on 127.0.0.1 that fails its first `failures` requests with HTTP 500."""
+
+    url: str
+    failures: int = 0
+    received: list[dict[str, Any]] = field(default_factory=list)
+    requests: int = 0
+
+
+@pytest.fixture
+def webhook() -> Iterator[Webhook]:
+    """A local test webhook server, recording each JSON body it accepts."""
+    hook = Webhook(url="")
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            body = self.rfile.read(int(self.headers["Content-Length"]))
+            hook.requests += 1
+            if hook.requests <= hook.failures:
+                self.send_response(500)
+            else:
+                hook.received.append(json.loads(body))
+                self.send_response(200)
+            self.end_headers()
+
+        def log_message(self, format: str, *args: Any) -> None:
+            """Keep test output quiet."""
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    hook.url = f"http://127.0.0.1:{server.server_port}/hook"
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield hook
+    server.shutdown()
+    server.server_close()

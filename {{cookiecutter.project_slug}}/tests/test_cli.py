@@ -75,3 +75,13 @@ def test_train_script_end_to_end(workdir: Path) -> None:
     assert done.returncode == 0, done.stderr
     assert "registered models:/{{ cookiecutter.project_slug }}-smoke/1" in done.stdout
     assert (workdir / "metrics/candidate.json").is_file()
+
+
+def test_the_cli_and_the_prediction_log_start_without_evidently() -> None:
+    """Evidently (~5 s, ~300 MB to import) loads only inside `monitor`."""
+    code = (
+        "import sys, {{ cookiecutter.package_name }}.cli, {{ cookiecutter.package_name }}.serving.prediction_log; "
+        "print(sorted(m for m in sys.modules if m.split('.')[0] == 'evidently'))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]"

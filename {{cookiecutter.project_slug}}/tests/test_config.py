@@ -70,3 +70,46 @@ def test_missing_and_malformed_files(tmp_path: Path) -> None:
     listing.write_text("- a\n- b\n")
     with pytest.raises(UserError, match="expected a mapping"):
         load_config(listing)
+
+
+def test_monitoring_defaults_are_the_documented_ones() -> None:
+    settings = parse_config(_smoke()).monitoring
+    assert load_config(CONFIGS / "v1.yaml").monitoring == settings, "v1.yaml spells out defaults"
+    assert (settings.numeric.method, settings.categorical.method) == (
+        "wasserstein",
+        "jensenshannon",
+    )
+    assert (settings.drift_share, settings.min_rows, settings.sample_rows) == (0.2, 1000, 50_000)
+
+
+def test_monitoring_does_not_change_the_config_fingerprint() -> None:
+    changed = _smoke()
+    changed["monitoring"] = {"drift_share": 0.5, "reference_rows": 100}
+    assert parse_config(changed).fingerprint() == parse_config(_smoke()).fingerprint()
+
+
+@pytest.mark.parametrize(
+    ("monitoring", "expected"),
+    [
+        ({"drift_share": 0}, "monitoring.drift_share"),
+        ({"numeric": {"method": "chisquare"}}, "monitoring.numeric.method"),
+        ({"categorical": {"method": "wasserstein"}}, "monitoring.categorical.method"),
+        ({"min_rows": 10, "sample_rows": 5}, "sample_rows must be at least min_rows"),
+        ({"sample_above": 10, "sample_rows": 20}, "sample_rows must not exceed sample_above"),
+        ({"columns": {"colour": {"method": "ks", "threshold": 0.05}}}, "colour: not a feature"),
+        (
+            {"columns": {"plan": {"method": "ks", "threshold": 0.05}}},
+            "ks does not apply to a categorical column",
+        ),
+        ({"treshold": 0.1}, "monitoring.treshold: unknown key"),
+    ],
+)
+def test_bad_monitoring_section_is_one_clear_line(
+    monitoring: dict[str, Any], expected: str
+) -> None:
+    config = _smoke()
+    config["monitoring"] = monitoring
+    with pytest.raises(UserError) as caught:
+        parse_config(config, "smoke.yaml")
+    assert expected in str(caught.value)
+    assert "\n" not in str(caught.value)

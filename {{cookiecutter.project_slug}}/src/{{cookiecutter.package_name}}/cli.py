@@ -1,4 +1,4 @@
-"""The project's one CLI: features, train, gate, promote, init-registry, export-model, serve.
+"""The project's one CLI: features, train, gate, promote, monitor, export-model, serve, ...
 
 Each command parses its arguments and calls one step. A UserError (bad config, bad data, bad
 model URI) is printed as one line on stderr with exit code 2, never as a traceback.
@@ -192,3 +192,43 @@ def serve(
     with user_errors():
         environ = dict(os.environ, **({"MODEL_URI": model_uri} if model_uri else {}))
         run(Settings.from_env(environ), host=host, port=port, workers=workers)
+
+
+@app.command()
+def monitor(
+    config: ConfigOption = Path("configs/v1.yaml"),
+    model: Annotated[
+        str | None,
+        typer.Option(
+            help="models:/<name>/<version> or models:/<name>@<alias>; default: the config's "
+            "model @champion."
+        ),
+    ] = None,
+    since: Annotated[
+        str | None, typer.Option(help="Window length back from --to: 30m, 24h, 7d, 2w.")
+    ] = None,
+    start: Annotated[
+        str | None, typer.Option("--from", help="Window start, ISO 8601 (UTC if no offset).")
+    ] = None,
+    end: Annotated[
+        str | None, typer.Option("--to", help="Window end (exclusive), ISO 8601; default: now.")
+    ] = None,
+    labels: Annotated[
+        Path | None,
+        typer.Option(help="Labels file (CSV/Parquet); default: monitoring.labels_path."),
+    ] = None,
+) -> None:
+    """Check one version's logged predictions for drift: exit 0 ok, 3 drift, 4 too few rows."""
+    from datetime import UTC, datetime
+
+    from .config import load_config
+    from .monitoring import monitor as monitor_step
+    from .window import window
+
+    now = datetime.now(UTC).replace(microsecond=0)
+    with user_errors():
+        outcome = monitor_step(
+            load_config(config), model, window(since, start, end, now), labels, now
+        )
+    typer.echo(outcome.text)
+    raise typer.Exit(code=outcome.summary.exit_code)

@@ -4,7 +4,7 @@ import hashlib
 import json
 from datetime import date
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from .errors import UserError
 from .estimators import ESTIMATORS, check_params
 from .evaluation import METRICS
-from .schema import ProblemType, feature_names
+from .schema import FEATURE_COLUMNS, ProblemType, feature_names
 
 
 class Strict(BaseModel):
@@ -76,6 +76,96 @@ class GateConfig(Strict):
     rules: dict[str, MetricRule] = Field(min_length=1)
 
 
+NumericMethod = Literal[
+    "wasserstein",
+    "ks",
+    "psi",
+    "jensenshannon",
+    "kl_div",
+    "hellinger",
+    "anderson",
+    "cramer_von_mises",
+    "ed",
+    "mannw",
+    "t_test",
+]
+CategoricalMethod = Literal[
+    "jensenshannon", "chisquare", "z", "psi", "kl_div", "hellinger", "TVD", "g_test"
+]
+
+
+class NumericDrift(Strict):
+    """How drift is measured on a numeric column: an Evidently method and its threshold."""
+
+    method: NumericMethod = "wasserstein"
+    threshold: float = Field(default=0.1, gt=0.0)
+
+
+class CategoricalDrift(Strict):
+    """How drift is measured on a categorical column: an Evidently method and its threshold."""
+
+    method: CategoricalMethod = "jensenshannon"
+    threshold: float = Field(default=0.1, gt=0.0)
+
+
+class ColumnDrift(Strict):
+    """A per-feature override of its kind's method and threshold."""
+
+    method: NumericMethod | CategoricalMethod
+    threshold: float = Field(gt=0.0)
+
+
+class MonitoringConfig(Strict):
+    """The monitoring job: where the log is, what counts as drift, and how much data it reads."""
+
+    log_dir: Path = Field(
+        default=Path("logs/predictions"), description="The service's PREDICTION_LOG_DIR."
+    )
+    output_dir: Path = Path("monitoring/reports")
+    labels_path: Path = Field(
+        default=Path("data/labels/labels.csv"),
+        description="Labels keyed by request id; live quality is reported when it exists.",
+    )
+    reference_rows: int = Field(
+        default=5000, gt=0, description="Training rows stored with each version as its baseline."
+    )
+    drift_share: float = Field(
+        default=0.2, gt=0.0, le=1.0, description="Drift when this share of features drifted."
+    )
+    numeric: NumericDrift = NumericDrift()
+    categorical: CategoricalDrift = CategoricalDrift()
+    prediction: NumericDrift = NumericDrift()
+    columns: dict[str, ColumnDrift] = Field(
+        default_factory=dict, description="Per-feature overrides of method and threshold."
+    )
+    min_rows: int = Field(default=1000, gt=0, description="Fewer rows in a window: no verdict.")
+    sample_above: int = Field(default=100_000, gt=0, description="Sample windows above this.")
+    sample_rows: int = Field(default=50_000, gt=0, description="Rows in such a sample.")
+    seed: int = 42
+    alert_attempts: int = Field(default=4, ge=1, le=10, description="Webhook tries per alert.")
+    alert_backoff_seconds: float = Field(
+        default=2.0, ge=0.0, description="Wait before the first retry; doubles after each."
+    )
+
+    @model_validator(mode="after")
+    def _check_sampling(self) -> "MonitoringConfig":
+        if self.sample_rows > self.sample_above:
+            raise ValueError("sample_rows must not exceed sample_above")
+        if self.sample_rows < self.min_rows:
+            raise ValueError("sample_rows must be at least min_rows")
+        for name, rule in self.columns.items():
+            kinds = {c.name: c.kind for c in FEATURE_COLUMNS}
+            if name not in kinds:
+                raise ValueError(f"columns.{name}: not a feature; features: {', '.join(kinds)}")
+            allowed = get_args(NumericMethod if kinds[name] == "numeric" else CategoricalMethod)
+            if rule.method not in allowed:
+                raise ValueError(
+                    f"columns.{name}: {rule.method} does not apply to a {kinds[name]} column; "
+                    f"use one of: {', '.join(allowed)}"
+                )
+        return self
+
+
 class TrainConfig(Strict):
     """A complete training run: data, split, model, metrics and registry."""
 
@@ -87,6 +177,7 @@ class TrainConfig(Strict):
     metrics: list[str] = Field(min_length=1)
     registry: RegistryConfig
     gate: GateConfig | None = None
+    monitoring: MonitoringConfig = MonitoringConfig()
 
     @model_validator(mode="after")
     def _check_estimator_and_metrics(self) -> "TrainConfig":
@@ -122,7 +213,13 @@ class TrainConfig(Strict):
         """A hash of what determines the model and its metrics (not names or output folders)."""
         relevant = self.model_dump(
             mode="json",
-            exclude={"run_name": True, "registry": True, "gate": True, "data": {"features_dir"}},
+            exclude={
+                "run_name": True,
+                "registry": True,
+                "gate": True,
+                "monitoring": True,
+                "data": {"features_dir"},
+            },
         )
         canonical = json.dumps(relevant, sort_keys=True)
         return hashlib.sha256(canonical.encode()).hexdigest()

@@ -1,5 +1,7 @@
 """Metrics per problem type: pure functions of true values and predictions."""
 
+import math
+import warnings
 from collections.abc import Callable
 
 import numpy as np
@@ -44,3 +46,27 @@ def evaluate(
     """Compute the named metrics, rounded so that equal runs compare equal as text."""
     table = METRICS[problem_type]
     return {name: round(table[name](y_true, predicted, probability), 10) for name in names}
+
+
+def evaluate_defined(
+    problem_type: ProblemType,
+    names: list[str],
+    y_true: NDArray[np.float64],
+    predicted: NDArray[np.float64],
+    probability: NDArray[np.float64] | None,
+) -> dict[str, float | None]:
+    """Compute the named metrics, each None where the data cannot define it.
+
+    For example ROC AUC on rows of one class, or R² on a single row.
+    """
+    table = METRICS[problem_type]
+    values: dict[str, float | None] = {}
+    for name in names:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # sklearn warns, then returns nan, on such data
+            try:
+                value = table[name](y_true, predicted, probability)
+            except (ValueError, TypeError):
+                value = math.nan
+        values[name] = round(value, 10) if math.isfinite(value) else None
+    return values

@@ -6,10 +6,12 @@ Set MLFLOW_TRACKING_URI to use an MLflow server instead; nothing else changes.
 
 import os
 import re
+import tempfile
 import warnings
 
 os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
 os.environ.setdefault("DO_NOT_TRACK", "true")
+os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
 
 from dataclasses import dataclass, field
 from importlib.metadata import version
@@ -37,6 +39,10 @@ MODEL_REQUIREMENTS = ("mlflow", "scikit-learn", "skops", "pandas", "numpy", "sci
 MODEL_URI_PATTERN = re.compile(
     r"^models:/(?P<name>[^/@]+)(?:/(?P<version>[0-9]+)|@(?P<alias>[\w-]+))$"
 )
+# The alias of the version in production: `promote` moves it, `monitor` checks it by default.
+CHAMPION = "champion"
+# The reference sample monitoring compares logged predictions with, stored in the training run.
+REFERENCE_ARTIFACT = "reference/reference.parquet"
 
 
 @dataclass(frozen=True)
@@ -72,11 +78,29 @@ class TrainingRecord:
     input_example: pd.DataFrame
     text_artifacts: dict[str, str] = field(default_factory=dict)
     figures: dict[str, Figure] = field(default_factory=dict)
+    reference: pd.DataFrame | None = None
+
+
+@dataclass
+class MonitoringRecord:
+    """What one monitoring run writes to the registry, linked to the version it checked."""
+
+    experiment: str
+    run_name: str
+    version: RegisteredVersion
+    tags: dict[str, str]
+    metrics: dict[str, float]
+    artifacts: list[Path]
 
 
 def model_uri(name: str, version: str) -> str:
     """Build the URI of one model version; the one place such URIs are made."""
     return f"models:/{name}/{version}"
+
+
+def alias_uri(name: str, alias: str) -> str:
+    """Build the URI of the version an alias points to, `models:/<name>@<alias>`."""
+    return f"models:/{name}@{alias}"
 
 
 def tracking_uri() -> str:
@@ -129,6 +153,8 @@ def log_and_register(record: TrainingRecord) -> RegisteredVersion:
             mlflow.log_text(text, name)
         for name, figure in record.figures.items():
             mlflow.log_figure(figure, name)
+        if record.reference is not None:
+            _log_frame(record.reference, REFERENCE_ARTIFACT)
         with warnings.catch_warnings():
             # Two known-harmless MLflow warnings: it registers the local-file dataset source type
             # twice, then calls it ambiguous; and it hints that integer columns cannot hold
@@ -167,6 +193,15 @@ def log_and_register(record: TrainingRecord) -> RegisteredVersion:
     for key, value in record.tags.items():
         client.set_model_version_tag(registered.name, registered.version, key, value)
     return registered
+
+
+def _log_frame(frame: pd.DataFrame, artifact: str) -> None:
+    """Log a frame as a Parquet artefact of the active run."""
+    folder, name = artifact.rsplit("/", 1)
+    with tempfile.TemporaryDirectory() as scratch:
+        path = Path(scratch) / name
+        frame.to_parquet(path, index=False)
+        mlflow.log_artifact(str(path), folder)
 
 
 def load_model(uri: str) -> Pipeline:
@@ -273,3 +308,64 @@ def export_model(uri: str, destination: Path) -> model_bundle.ModelInfo:
     )
     model_bundle.write_info(destination, info)
     return info
+
+
+def resolve_version(uri: str) -> RegisteredVersion:
+    """The concrete version behind `models:/<name>/<version>` or `models:/<name>@<alias>`."""
+    match = MODEL_URI_PATTERN.match(uri)
+    if match is None:
+        raise UserError(
+            f"model URI {uri!r} is not models:/<name>/<version> or models:/<name>@<alias>"
+        )
+    name, number, alias = match["name"], match["version"], match["alias"]
+    init_registry()
+    client = MlflowClient()
+    try:
+        found = (
+            client.get_model_version(name, number)
+            if number
+            else client.get_model_version_by_alias(name, alias)
+        )
+    except MlflowException as error:
+        raise UserError(f"model {uri} not found in the registry: {error.message}") from None
+    return RegisteredVersion(name=name, version=str(found.version), run_id=str(found.run_id))
+
+
+def load_reference(version: RegisteredVersion) -> pd.DataFrame:
+    """The reference sample stored with a version at training time."""
+    with tempfile.TemporaryDirectory() as scratch:
+        try:
+            path = mlflow.artifacts.download_artifacts(
+                run_id=version.run_id, artifact_path=REFERENCE_ARTIFACT, dst_path=scratch
+            )
+        except (MlflowException, OSError):
+            raise UserError(
+                f"{version.uri} has no reference sample ({REFERENCE_ARTIFACT} in run "
+                f"{version.run_id}); it predates monitoring: train a new version"
+            ) from None
+        return pd.read_parquet(path)
+
+
+def run_metrics(run_id: str) -> dict[str, float]:
+    """The metrics a run logged (latest value of each)."""
+    return dict(MlflowClient().get_run(run_id).data.metrics)
+
+
+def log_monitoring_run(record: MonitoringRecord) -> str:
+    """Log a monitoring run (tags naming the version, metrics, files); return its run id."""
+    init_registry()
+    experiment_id = _experiment_id(record.experiment)
+    version = record.version
+    tags = {
+        "model_name": version.name,
+        "model_version": version.version,
+        "model_uri": version.uri,
+        "model_run_id": version.run_id,
+        **record.tags,
+    }
+    with mlflow.start_run(experiment_id=experiment_id, run_name=record.run_name) as run:
+        mlflow.set_tags(tags)
+        mlflow.log_metrics(record.metrics)
+        for path in record.artifacts:
+            mlflow.log_artifact(str(path))
+    return str(run.info.run_id)

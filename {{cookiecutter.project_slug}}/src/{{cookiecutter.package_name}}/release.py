@@ -10,7 +10,7 @@ from .features import build_features
 from .schema import feature_names
 from .training import score, split
 
-CHAMPION = "champion"
+CHAMPION = registry.CHAMPION
 
 
 def gate_config(config: TrainConfig, source: Path) -> GateConfig:

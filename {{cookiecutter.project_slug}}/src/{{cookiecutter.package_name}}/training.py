@@ -21,7 +21,7 @@ from .config import TrainConfig
 from .estimators import build_pipeline
 from .evaluation import evaluate
 from .features import FeatureSet, build_features
-from .schema import TARGETS
+from .schema import TARGETS, feature_names
 
 LOCK_FILE = Path("uv.lock")
 INPUT_EXAMPLE_ROWS = 5
@@ -136,6 +136,25 @@ def _figures(
     return figures
 
 
+def reference_sample(
+    model: Pipeline, features: pd.DataFrame, parts: Split, config: TrainConfig
+) -> pd.DataFrame:
+    """A seeded sample of the training rows (every schema feature) and the model's predictions.
+
+    Stored with the model version, it is the baseline monitoring compares logged predictions with,
+    so the baseline always matches the version being served. Columns as in the prediction log:
+    the features, `prediction`, and `probability` (the positive class's; empty for regression).
+    """
+    rows = min(config.monitoring.reference_rows, len(parts.x_train))
+    chosen = parts.x_train.sample(n=rows, random_state=config.split.seed).index.sort_values()
+    sample = features.loc[chosen, feature_names()].reset_index(drop=True)
+    classify = config.problem_type == "classification"
+    predicted, probability = _predict(model, sample, classify)
+    return sample.assign(
+        prediction=predicted, probability=np.nan if probability is None else probability
+    )
+
+
 def _git_commit() -> str:
     """The current commit (with '-dirty' for uncommitted changes), or 'unknown' outside git."""
     try:
@@ -196,6 +215,7 @@ def train(config: TrainConfig) -> TrainingResult:
             "features/manifest.json": json.dumps(features.manifest, indent=2) + "\n",
         },
         figures=_figures(model, parts, result, config),
+        reference=reference_sample(model, features.frame, parts, config),
     )
     version = registry.log_and_register(record)
     return TrainingResult(
