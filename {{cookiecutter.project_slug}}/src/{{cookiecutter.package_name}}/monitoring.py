@@ -8,7 +8,6 @@ logs a monitoring run to the registry, and sends an alert when drift is detected
 
 import json
 import os
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -123,29 +122,24 @@ def monitor(
     settings = config.monitoring
     requested = model or registry.alias_uri(config.registry.model_name, registry.CHAMPION)
     score = score_column(config)
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        # DuckDB reads the log (releasing the GIL) while this thread asks the registry which
-        # version to check and imports Evidently, which takes seconds.
-        reading = pool.submit(
-            read_log,
-            settings.log_dir,
-            start=window.start,
-            end=window.end,
-            sample_above=settings.sample_above,
-            sample_rows=settings.sample_rows,
-            seed=settings.seed,
-        )
-        version = registry.resolve_version(requested)
-        reference = registry.load_reference(version)
-        check_reference(reference, version.uri, [*feature_names(), score])
-        from .drift import measure
-
-        log = reading.result().window(version.name, version.version)
+    version = registry.resolve_version(requested)
+    reference = registry.load_reference(version)
+    check_reference(reference, version.uri, [*feature_names(), score])
+    log = read_log(
+        settings.log_dir,
+        start=window.start,
+        end=window.end,
+        sample_above=settings.sample_above,
+        sample_rows=settings.sample_rows,
+        seed=settings.seed,
+    ).window(version.name, version.version)
     folder = settings.output_dir / f"{now:%Y%m%dT%H%M%SZ}-{version.name}-v{version.version}"
     folder.mkdir(parents=True, exist_ok=True)
     report: Path | None = None
     drift = None
     if log.rows >= settings.min_rows:
+        from .drift import measure  # Evidently takes seconds to import: only when it is needed
+
         drift = measure(reference, log.frame, settings, score, folder / REPORT_FILE)
         report = folder / REPORT_FILE if (folder / REPORT_FILE).is_file() else None
     summary = Summary(
