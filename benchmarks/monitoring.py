@@ -19,7 +19,8 @@ once, on this machine:
   (`serving.prediction_log.read_prediction_log`): what a job without the scale work would do.
 
 Each runs in its own process under a small wrapper that reports wall time and the peak RSS of
-its child (`getrusage(RUSAGE_CHILDREN).ru_maxrss`). Verdicts: ours is its exit code (0 or 3);
+its child (`getrusage(RUSAGE_CHILDREN).ru_maxrss`); the 1-minute load average before each run is
+recorded too, since the machine may be shared. Verdicts: ours is its exit code (0 or 3);
 the plain runs' is Evidently's dataset-drift test (share of drifted columns >= 0.5, its default).
 Nothing asserts; figures go to stdout and `build/bench-monitoring.json`.
 """
@@ -149,6 +150,7 @@ def project_env(project: Path) -> dict[str, str]:
 def measure(command: list[str | Path], project: Path) -> dict[str, Any]:
     """Run a command once in its own process tree; its wall time, peak RSS and output."""
     python = str(project / ".venv" / "bin" / "python")
+    load = os.getloadavg()[0]  # the machine is shared: say how busy it was
     done = subprocess.run(
         [python, "-c", MEASURE, *map(str, command)],
         cwd=project,
@@ -157,7 +159,7 @@ def measure(command: list[str | Path], project: Path) -> dict[str, Any]:
         text=True,
         check=True,
     )
-    return dict(json.loads(done.stdout))
+    return {**json.loads(done.stdout), "load_before": load}
 
 
 def prepare(work: Path) -> Path:
@@ -212,6 +214,7 @@ def scenario(project: Path, name: str, rows: int) -> dict[str, Any]:
         "ours": {
             "seconds": ours["seconds"],
             "peak_rss_mb": ours["peak_rss_mb"],
+            "load_before": ours["load_before"],
             "exit_code": ours["returncode"],
             "drift": ours["returncode"] == 3,
             "share": drift["share_drifted"],
@@ -224,6 +227,7 @@ def scenario(project: Path, name: str, rows: int) -> dict[str, Any]:
             f"plain {kind}": {
                 "seconds": run["seconds"],
                 "peak_rss_mb": run["peak_rss_mb"],
+                "load_before": run["load_before"],
                 **json.loads(run["stdout"]),
             }
             for kind, run in plain.items()
@@ -244,9 +248,9 @@ def main() -> None:
         results = {name: scenario(project, name, args.rows) for name in ("no-drift", "drift")}
     print(
         f"| {args.rows:,} logged predictions | wall | peak RSS | ours faster by | verdict "
-        "| drifted |"
+        "| drifted | load before |"
     )
-    print("|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|")
     for name, result in results.items():
         ours = result["ours"]
         for label in ("ours", "plain preset", "plain end-to-end"):
@@ -255,7 +259,7 @@ def main() -> None:
             print(
                 f"| {name}: {label} | {run['seconds']:.1f} s | {run['peak_rss_mb']:.0f} MB "
                 f"| {speed} | {'drift' if run['drift'] else 'ok'} "
-                f"| {', '.join(run['drifted']) or '-'} |"
+                f"| {', '.join(run['drifted']) or '-'} | {run['load_before']:.1f} |"
             )
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps(results, indent=2) + "\n")

@@ -305,6 +305,8 @@ def test_labels_give_live_quality_and_history_is_in_the_registry(trained: Traine
     )
     latest = max(runs, key=lambda run: run.info.start_time)
     assert latest.data.tags["model_uri"] == f"models:/{MODEL}/1"
+    version = mlflow.MlflowClient().get_model_version(MODEL, "1")
+    assert version.tags["last_monitoring_run"] == latest.info.run_id
     assert latest.data.metrics["rows"] == 3000
     assert f"live.{metrics[0]}" in latest.data.metrics
     assert np.isfinite(latest.data.metrics["share_drifted"])

@@ -352,7 +352,7 @@ def run_metrics(run_id: str) -> dict[str, float]:
 
 
 def log_monitoring_run(record: MonitoringRecord) -> str:
-    """Log a monitoring run (tags naming the version, metrics, files); return its run id."""
+    """Log a monitoring run linked to its version (tags both ways); return the run's id."""
     init_registry()
     experiment_id = _experiment_id(record.experiment)
     version = record.version
@@ -368,4 +368,5 @@ def log_monitoring_run(record: MonitoringRecord) -> str:
         mlflow.log_metrics(record.metrics)
         for path in record.artifacts:
             mlflow.log_artifact(str(path))
+    tag_version(version.name, version.version, "last_monitoring_run", run.info.run_id)
     return str(run.info.run_id)
