@@ -115,3 +115,14 @@ def test_empty_folder_reads_as_an_empty_frame(tmp_path: Path) -> None:
     assert frame.empty
     assert malformed == 0
     assert "model_version" in frame.columns
+
+
+def test_a_line_without_probability_reads_as_null(tmp_path: Path) -> None:
+    line = logged("r1", 1).lines().splitlines()[0]
+    record = json.loads(line)
+    del record["probability"]
+    (tmp_path / "predictions-h-1-0-0.jsonl").write_text(json.dumps(record) + "\n")
+    frame, malformed = read_prediction_log(tmp_path)
+    assert malformed == 0
+    assert len(frame) == 1
+    assert frame["probability"].isna().all()

@@ -224,7 +224,8 @@ def read_prediction_log(
             ):
                 continue
             features = record.pop("features")
-            rows.append({**{key: record[key] for key in COLUMNS}, **features})
+            # A missing optional key (probability) reads as null, as in the DuckDB reader.
+            rows.append({**{key: record.get(key) for key in COLUMNS}, **features})
     frame = pd.DataFrame(rows, columns=None if rows else list(COLUMNS))
     frame = frame.infer_objects()  # e.g. a numeric feature with nulls: float with NaN
     frame["timestamp"] = pd.to_datetime(frame["timestamp"], utc=True, format="ISO8601")
