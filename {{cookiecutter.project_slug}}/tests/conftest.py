@@ -33,7 +33,7 @@ def model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     from {{ cookiecutter.package_name }}.config import load_config
     from {{ cookiecutter.package_name }}.estimators import build_pipeline
     from {{ cookiecutter.package_name }}.features import build_features
-    from {{ cookiecutter.package_name }}.model_bundle import ModelInfo, write_info
+    from {{ cookiecutter.package_name }}.model_info import ModelInfo, write_info
     from {{ cookiecutter.package_name }}.schema import TARGETS, feature_names
 
     folder = tmp_path_factory.mktemp("model")

@@ -1,5 +1,6 @@
 """The service through FastAPI's TestClient: every endpoint and every kind of bad input."""
 
+import gc
 import json
 import math
 import re
@@ -171,6 +172,18 @@ def test_not_ready_until_the_model_is_loaded(model_dir: Path, tmp_path: Path) ->
     response = client.post("/predict", json={"records": records(model_dir, 1)})
     assert response.status_code == 503
     assert "not loaded" in response.json()["detail"]
+
+
+def test_start_up_objects_are_frozen_out_of_garbage_collection(
+    model_dir: Path, tmp_path: Path
+) -> None:
+    gc.unfreeze()
+    try:
+        with TestClient(create_app(settings(model_dir, tmp_path))) as client:
+            assert client.get("/readyz").status_code == 200
+            assert gc.get_freeze_count() > 0, "the loaded model and libraries are frozen"
+    finally:
+        gc.unfreeze()
 
 
 def test_docs_work_offline(client: TestClient) -> None:

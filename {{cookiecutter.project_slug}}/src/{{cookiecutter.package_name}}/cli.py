@@ -186,12 +186,15 @@ def serve(
     ] = 1,
 ) -> None:
     """Serve one model version over HTTP; settings from the environment (see the README)."""
-    from .serving.server import serve as run
+    from .serving.fetch import fetch_model
     from .serving.settings import Settings
 
     with user_errors():
         environ = dict(os.environ, **({"MODEL_URI": model_uri} if model_uri else {}))
-        run(Settings.from_env(environ), host=host, port=port, workers=workers)
+        with fetch_model(Settings.from_env(environ)) as fetch:
+            from .serving.server import serve as run  # imported while the export runs
+
+            run(fetch.settings(), host=host, port=port, workers=workers)
 
 
 @app.command()

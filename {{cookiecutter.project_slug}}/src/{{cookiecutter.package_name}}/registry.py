@@ -2,7 +2,12 @@
 
 Default: an embedded registry, `sqlite:///<cwd>/mlflow.db`, artefacts in `mlartifacts/` beside it.
 Set MLFLOW_TRACKING_URI to use an MLflow server instead; nothing else changes.
+
+scikit-learn (with `mlflow.sklearn`) is imported only where a model is logged or loaded: exporting
+a model, which `serve` runs in a child process while the service starts, imports MLflow alone.
 """
+
+from __future__ import annotations
 
 import os
 import re
@@ -16,21 +21,21 @@ os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
 from dataclasses import dataclass, field
 from importlib.metadata import version
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import mlflow
-import mlflow.sklearn
 import pandas as pd
 from filelock import FileLock
-from matplotlib.figure import Figure
 from mlflow.exceptions import MlflowException
 from mlflow.models import ModelSignature, infer_signature
 from mlflow.tracking import MlflowClient
-from sklearn.pipeline import Pipeline
 
-from . import model_bundle
+from . import model_info
 from .errors import UserError
-from .estimators import SKOPS_TRUSTED_TYPES
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+    from sklearn.pipeline import Pipeline
 
 DEFAULT_DATABASE = Path("mlflow.db")
 ARTIFACTS_FOLDER = "mlartifacts"
@@ -143,6 +148,10 @@ def _experiment_id(name: str) -> str:
 
 def log_and_register(record: TrainingRecord) -> RegisteredVersion:
     """Log a training run (params, metrics, tags, artefacts, dataset, model); register the model."""
+    import mlflow.sklearn
+
+    from .estimators import SKOPS_TRUSTED_TYPES
+
     init_registry()
     experiment_id = _experiment_id(record.experiment)
     with mlflow.start_run(experiment_id=experiment_id, run_name=record.run_name) as run:
@@ -206,6 +215,8 @@ def _log_frame(frame: pd.DataFrame, artifact: str) -> None:
 
 def load_model(uri: str) -> Pipeline:
     """Load a registered scikit-learn model by URI (`models:/<name>/<version>` or `@alias`)."""
+    import mlflow.sklearn
+
     init_registry()
     try:
         return mlflow.sklearn.load_model(uri)
@@ -257,7 +268,7 @@ def _signature(signature: ModelSignature | None) -> dict[str, Any]:
     return {"inputs": signature.inputs.to_dict(), "outputs": outputs}
 
 
-def export_model(uri: str, destination: Path) -> model_bundle.ModelInfo:
+def export_model(uri: str, destination: Path) -> model_info.ModelInfo:
     """Resolve a model URI to a concrete version and copy it, with its metadata, into a folder.
 
     An alias is resolved here, once; the folder then names the concrete version, its run, the
@@ -294,7 +305,7 @@ def export_model(uri: str, destination: Path) -> model_bundle.ModelInfo:
     if flavor.get("serialization_format") != "skops":
         raise UserError(f"cannot load model {uri}: not a scikit-learn model stored with skops")
     tags = found.tags or {}
-    info = model_bundle.ModelInfo(
+    info = model_info.ModelInfo(
         name=name,
         version=version,
         run_id=str(found.run_id),
@@ -306,7 +317,7 @@ def export_model(uri: str, destination: Path) -> model_bundle.ModelInfo:
         signature=_signature(stored.signature),
         model_file=str(flavor["pickled_model"]),
     )
-    model_bundle.write_info(destination, info)
+    model_info.write_info(destination, info)
     return info
 
 

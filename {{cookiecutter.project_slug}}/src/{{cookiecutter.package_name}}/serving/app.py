@@ -4,6 +4,7 @@ Endpoints: POST /predict, GET /livez, GET /readyz, GET /model, GET /metrics, and
 docs at /docs and /redoc, served from local files (no CDN).
 """
 
+import gc
 import time
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
@@ -17,7 +18,7 @@ from fastapi.responses import JSONResponse, Response
 from fastapi_offline import FastAPIOffline
 from starlette.exceptions import HTTPException
 
-from .. import model_bundle
+from .. import model_bundle, model_info
 from ..errors import UserError
 from .metrics import CONTENT_TYPE, Metrics, process_exited
 from .middleware import ApiKeyAuth, BodyLimit, Telemetry
@@ -33,7 +34,7 @@ MAX_LISTED_ERRORS = 3
 class Served:
     """The loaded model and what serves it: present once start-up is complete."""
 
-    info: model_bundle.ModelInfo
+    info: model_info.ModelInfo
     runner: ModelRunner
     log: PredictionLogWriter
     labels: list[str] | None
@@ -73,6 +74,18 @@ def _validation_problem(error: RequestValidationError) -> Problem:
     return Problem(detail=detail, errors=items)
 
 
+def freeze_startup_objects() -> None:
+    """Exempt everything alive after start-up from garbage collection.
+
+    The libraries and the model are hundreds of thousands of long-lived objects. Left in the
+    collector's oldest generation, each full collection walks all of them and pauses every
+    in-flight request for ~100 ms: that was the p99 latency under load. Frozen, they are never
+    scanned; objects made while serving are collected as usual.
+    """
+    gc.collect()
+    gc.freeze()
+
+
 def create_app(settings: Settings) -> FastAPI:
     """Build the app for these settings; the model is read from `settings.model_dir` at start-up."""
     metrics = Metrics()
@@ -89,6 +102,7 @@ def create_app(settings: Settings) -> FastAPI:
         runner.start()
         labels = [str(label) for label in model.classes_] if hasattr(model, "classes_") else None
         app.state.served = Served(info, runner, log, labels)
+        freeze_startup_objects()
         try:
             yield
         finally:

@@ -1,8 +1,9 @@
-"""`serve`: check the settings, export and load the model once, then run uvicorn's workers.
+"""`serve`: check the fetched model and the settings, then run uvicorn's workers.
 
-Everything that can fail is tried here, in the parent process, before any worker starts: a bad
-setting, a model that cannot be fetched or loaded, a log folder that cannot be written all stop
-start-up with one line. An alias is resolved here, once, so every worker serves the same version.
+Everything that can fail is tried here, in the parent process, before any worker starts: a model
+that cannot be loaded or is not the one MODEL_URI names, a log folder that cannot be written
+stop start-up with one line. The model was exported once (`serving.fetch`, an alias resolved to
+its version), so every worker serves the same version.
 """
 
 import os
@@ -16,7 +17,7 @@ import uvicorn
 from uvicorn.config import STARTUP_FAILURE
 from uvicorn.supervisors import Multiprocess
 
-from .. import model_bundle
+from .. import model_bundle, model_info
 from ..errors import UserError
 from .app import create_app
 from .metrics import MULTIPROCESS_ENV
@@ -27,27 +28,18 @@ FACTORY = "{{ cookiecutter.package_name }}.serving.app:app_from_env"
 GRACEFUL_SHUTDOWN_SECONDS = 20
 
 
-def prepare_model(settings: Settings, scratch: Path) -> tuple[Settings, model_bundle.ModelInfo]:
-    """Use the exported model in MODEL_DIR, or export MODEL_URI; then check that it loads."""
-    folder = settings.model_dir
-    if folder is not None and model_bundle.has_bundle(folder):
-        info = model_bundle.read_info(folder)
-        if settings.model_uri not in (None, info.uri, info.source_uri):
-            raise UserError(
-                f"MODEL_URI={settings.model_uri} but {folder} holds {info.uri} "
-                f"(exported from {info.source_uri}); unset one of them"
-            )
-    elif settings.model_uri is None:
+def check_model(settings: Settings) -> model_info.ModelInfo:
+    """Check that MODEL_DIR holds the model MODEL_URI names (if set) and that it loads."""
+    if settings.model_dir is None:
+        raise UserError("no model folder: fetch the model first (see `serving.fetch`)")
+    info = model_info.read_info(settings.model_dir)
+    if settings.model_uri not in (None, info.uri, info.source_uri):
         raise UserError(
-            "no model to serve: set MODEL_URI (models:/<name>/<version> or models:/<name>@<alias>)"
+            f"MODEL_URI={settings.model_uri} but {settings.model_dir} holds {info.uri} "
+            f"(exported from {info.source_uri}); unset one of them"
         )
-    else:
-        from .. import registry  # MLflow is imported only when the model must be fetched
-
-        folder = folder or scratch / "model"
-        info = registry.export_model(settings.model_uri, folder)
-    model_bundle.read_bundle(folder)
-    return settings.model_copy(update={"model_dir": folder}), info
+    model_bundle.read_bundle(settings.model_dir)
+    return info
 
 
 def check_log_folder(settings: Settings) -> None:
@@ -67,9 +59,9 @@ def _scratch() -> Iterator[Path]:
 
 
 def serve(settings: Settings, host: str, port: int, workers: int) -> None:
-    """Prepare, then serve until SIGTERM/SIGINT; raise UserError if start-up fails."""
+    """Check, then serve MODEL_DIR's model until SIGTERM/SIGINT; UserError if start-up fails."""
     with _scratch() as scratch:
-        settings, info = prepare_model(settings, scratch)
+        info = check_model(settings)
         check_log_folder(settings)
         metrics_dir = scratch / "metrics"
         metrics_dir.mkdir()
