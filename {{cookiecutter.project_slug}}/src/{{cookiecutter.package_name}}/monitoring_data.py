@@ -105,39 +105,55 @@ class LogRead:
         )
 
 
-def _records_sql(features: list[str]) -> str:
-    """A query over the log files ($files): one row per well-formed line, typed."""
+def _records_sql() -> str:
+    """A query over the log files ($files): one row per well-formed line, its features as JSON.
+
+    Only the fields every line needs (to be checked, counted, filtered and sampled) are decoded
+    here; the features of the rows kept are decoded by `_features_sql`, after sampling.
+    """
     types = " AND ".join(
         f"coalesce(json_type({name}), 'NULL') IN ({', '.join(repr(t) for t in allowed)})"
         for name, allowed in _FIELDS.items()
     )
-    numeric, categorical = feature_names("numeric"), feature_names("categorical")
-    values = [
-        *(f"TRY_CAST(f.{name} AS DOUBLE) AS {name}" for name in numeric if name in features),
-        *(f"f.{name} AS {name}" for name in categorical if name in features),
-    ]
-    struct = "{" + ", ".join(f'"{name}": "VARCHAR"' for name in features) + "}"
     columns = "{" + ", ".join(f"'{name}': 'JSON'" for name in _FIELDS) + "}"
     return f"""
-        WITH raw AS (
-            SELECT * FROM read_json(
+        SELECT * EXCLUDE (ok, zoned)
+        FROM (
+            SELECT
+                TRY_CAST(timestamp ->> '$' AS TIMESTAMPTZ) AS timestamp,
+                request_id ->> '$' AS request_id,
+                TRY_CAST(row AS BIGINT) AS row,
+                model_name ->> '$' AS model_name,
+                model_version ->> '$' AS model_version,
+                prediction,
+                probability,
+                features,
+                {types} AS ok,
+                regexp_matches(timestamp ->> '$', '{_ZONED}') AS zoned
+            FROM read_json(
                 $files, format = 'newline_delimited', columns = {columns}, ignore_errors = true
             )
-        ), checked AS (
-            SELECT *, {types} AND regexp_matches(timestamp ->> '$', '{_ZONED}') AS ok FROM raw
         )
+        WHERE ok AND zoned AND timestamp IS NOT NULL AND row IS NOT NULL
+    """
+
+
+def _features_sql(records: str) -> str:
+    """Typed columns of the well-formed `records` (a relation): the log fields, every feature."""
+    numeric, categorical = feature_names("numeric"), feature_names("categorical")
+    struct = "{" + ", ".join(f'"{name}": "VARCHAR"' for name in feature_names()) + "}"
+    values = [
+        *(f"TRY_CAST(f.{name} AS DOUBLE) AS {name}" for name in numeric),
+        *(f"f.{name} AS {name}" for name in categorical),
+    ]
+    return f"""
         SELECT
-            TRY_CAST(timestamp ->> '$' AS TIMESTAMPTZ) AS timestamp,
-            request_id ->> '$' AS request_id,
-            TRY_CAST(row AS BIGINT) AS row,
-            model_name ->> '$' AS model_name,
-            model_version ->> '$' AS model_version,
+            timestamp, request_id, row, model_name, model_version,
             CAST(prediction AS DOUBLE) AS prediction,
             CAST(probability AS DOUBLE) AS probability,
-            {", ".join(values)}
-        FROM (SELECT *, json_transform(features, '{struct}') AS f FROM checked WHERE ok)
-        WHERE TRY_CAST(timestamp ->> '$' AS TIMESTAMPTZ) IS NOT NULL
-            AND TRY_CAST(row AS BIGINT) IS NOT NULL
+            {", ".join(values)},
+            sample_key
+        FROM (SELECT *, json_transform(features, '{struct}') AS f FROM {records})
     """
 
 
@@ -187,17 +203,17 @@ def read_log(
         SELECT model_name, model_version, count(*) AS logged,
             count(*) FILTER ({in_window}) AS rows,
             min_by(records, sample_key, $keep) FILTER ({in_window}) AS kept
-        FROM (
-            SELECT *, hash($seed, request_id, row) AS sample_key
-            FROM ({_records_sql(feature_names())})
-        ) AS records
+        FROM (SELECT *, hash($seed, request_id, row) AS sample_key FROM ({_records_sql()}))
+            AS records
         GROUP BY ALL
         """,
         {"files": files, "start": start, "end": end, "seed": seed, "keep": sample_above},
     )
     counts = con.execute("SELECT model_name, model_version, logged, rows FROM versions").fetchall()
     kept = con.execute(
-        "SELECT unnest(kept, recursive := true) FROM versions WHERE kept IS NOT NULL"
+        _features_sql(
+            "(SELECT unnest(kept, recursive := true) FROM versions WHERE kept IS NOT NULL)"
+        )
     ).df()
     return LogRead(
         kept=kept,
