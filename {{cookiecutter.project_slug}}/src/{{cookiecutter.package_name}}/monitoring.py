@@ -8,6 +8,7 @@ logs a monitoring run to the registry, and sends an alert when drift is detected
 
 import json
 import os
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -15,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from . import alerts, registry
+from . import alerts
 from .config import TrainConfig
 from .errors import UserError
 from .evaluation import evaluate_defined
@@ -120,19 +121,26 @@ def monitor(
 ) -> Outcome:
     """Check one version's logged predictions in `window` for drift; write, log and alert."""
     settings = config.monitoring
-    requested = model or registry.alias_uri(config.registry.model_name, registry.CHAMPION)
     score = score_column(config)
-    version = registry.resolve_version(requested)
-    reference = registry.load_reference(version)
-    check_reference(reference, version.uri, [*feature_names(), score])
-    log = read_log(
-        settings.log_dir,
-        start=window.start,
-        end=window.end,
-        sample_above=settings.sample_above,
-        sample_rows=settings.sample_rows,
-        seed=settings.seed,
-    ).window(version.name, version.version)
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        # The read covers every version, so it need not wait for the registry: DuckDB reads
+        # (without the GIL) while this thread imports MLflow and asks the registry.
+        reading = pool.submit(
+            read_log,
+            settings.log_dir,
+            start=window.start,
+            end=window.end,
+            sample_above=settings.sample_above,
+            sample_rows=settings.sample_rows,
+            seed=settings.seed,
+        )
+        from . import registry
+
+        requested = model or registry.alias_uri(config.registry.model_name, registry.CHAMPION)
+        version = registry.resolve_version(requested)
+        reference = registry.load_reference(version)
+        check_reference(reference, version.uri, [*feature_names(), score])
+        log = reading.result().window(version.name, version.version)
     folder = settings.output_dir / f"{now:%Y%m%dT%H%M%SZ}-{version.name}-v{version.version}"
     folder.mkdir(parents=True, exist_ok=True)
     report: Path | None = None
