@@ -11,6 +11,7 @@ import os
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
+from importlib import import_module
 from pathlib import Path
 
 import numpy as np
@@ -140,6 +141,8 @@ def monitor(
         version = registry.resolve_version(requested)
         reference = registry.load_reference(version)
         check_reference(reference, version.uri, [*feature_names(), score])
+        if not reading.done():  # wait usefully: import Evidently, needed unless too few rows
+            import_module(f"{__package__}.drift")
         log = reading.result().window(version.name, version.version)
     folder = settings.output_dir / f"{now:%Y%m%dT%H%M%SZ}-{version.name}-v{version.version}"
     folder.mkdir(parents=True, exist_ok=True)
