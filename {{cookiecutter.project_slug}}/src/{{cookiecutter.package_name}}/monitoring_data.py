@@ -8,6 +8,7 @@ the window reach pandas, per model version a seeded sample when there are more t
 produces, counts as malformed here.)
 """
 
+import os
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -189,6 +190,8 @@ def read_log(
     if not files:
         return LogRead(_EMPTY, {}, malformed=0, sample_above=sample_above, sample_rows=sample_rows)
     con = _connect()
+    # One core fewer than the machine has: the caller imports MLflow and Evidently meanwhile.
+    con.execute(f"SET threads = {max(1, (os.cpu_count() or 1) - 1)}")
     lines = con.execute(
         "SELECT count(*) FROM read_csv($files, columns = {'line': 'VARCHAR'}, delim = '\x1e', "
         "quote = '', escape = '', header = false, auto_detect = false, strict_mode = false)",
