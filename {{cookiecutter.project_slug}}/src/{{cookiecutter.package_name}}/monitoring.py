@@ -4,6 +4,10 @@ Resolves the model (an alias becomes a concrete version), fetches the reference 
 with that version, reads the window of the prediction log, measures drift (Evidently), reports
 live quality when labels exist, then writes `report.html` and `summary.json` to a dated folder,
 logs a monitoring run to the registry, and sends an alert when drift is detected.
+
+The log is read in a background thread from the start (DuckDB works without the GIL), while this
+thread imports MLflow and Evidently and asks the registry: on a large window the imports, not
+the read, set the job's time.
 """
 
 import json

@@ -4,8 +4,8 @@
 `read_prediction_log` (a test keeps the two in agreement), but in DuckDB, in one pass: the fields
 of every line are checked in SQL, lines that break the format are counted, and only the rows in
 the window reach pandas, per model version a seeded sample when there are more than
-`sample_above`. (One deliberate difference: a row number beyond 64 bits, which the writer never
-produces, counts as malformed here.)
+`sample_above` (only those rows' features are decoded). (One deliberate difference: a row number
+beyond 64 bits, which the writer never produces, counts as malformed here.)
 """
 
 import os
