@@ -71,4 +71,4 @@ def test_derived_names(tmp_path: Path) -> None:
     pyproject = tomllib.loads((project / "pyproject.toml").read_text())
     assert pyproject["project"]["name"] == "fraud-score-2"
     assert (project / "src" / "fraud_score_2" / "cli.py").is_file()
-    assert pyproject["project"]["scripts"] == {"fraud-score-2": "fraud_score_2.cli:app"}
+    assert pyproject["project"]["scripts"] == {"fraud-score-2": "fraud_score_2.cli:main"}

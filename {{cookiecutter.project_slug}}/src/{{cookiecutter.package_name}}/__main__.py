@@ -1,5 +1,5 @@
 """`python -m {{ cookiecutter.package_name }}`: the project's CLI."""
 
-from .cli import app
+from .cli import main
 
-app()
+main()

@@ -4,10 +4,11 @@
 `read_prediction_log` (a test keeps the two in agreement), but in DuckDB, in one pass: the fields
 of every line are checked in SQL, lines that break the format are counted, and only the rows in
 the window reach pandas, per model version a seeded sample when there are more than
-`sample_above`. (One deliberate difference: a row number beyond 64 bits, which the writer never
-produces, counts as malformed here.)
+`sample_above` (only those rows' features are decoded). (One deliberate difference: a row number
+beyond 64 bits, which the writer never produces, counts as malformed here.)
 """
 
+import os
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -105,39 +106,55 @@ class LogRead:
         )
 
 
-def _records_sql(features: list[str]) -> str:
-    """A query over the log files ($files): one row per well-formed line, typed."""
+def _records_sql() -> str:
+    """A query over the log files ($files): one row per well-formed line, its features as JSON.
+
+    Only the fields every line needs (to be checked, counted, filtered and sampled) are decoded
+    here; the features of the rows kept are decoded by `_features_sql`, after sampling.
+    """
     types = " AND ".join(
         f"coalesce(json_type({name}), 'NULL') IN ({', '.join(repr(t) for t in allowed)})"
         for name, allowed in _FIELDS.items()
     )
-    numeric, categorical = feature_names("numeric"), feature_names("categorical")
-    values = [
-        *(f"TRY_CAST(f.{name} AS DOUBLE) AS {name}" for name in numeric if name in features),
-        *(f"f.{name} AS {name}" for name in categorical if name in features),
-    ]
-    struct = "{" + ", ".join(f'"{name}": "VARCHAR"' for name in features) + "}"
     columns = "{" + ", ".join(f"'{name}': 'JSON'" for name in _FIELDS) + "}"
     return f"""
-        WITH raw AS (
-            SELECT * FROM read_json(
+        SELECT * EXCLUDE (ok, zoned)
+        FROM (
+            SELECT
+                TRY_CAST(timestamp ->> '$' AS TIMESTAMPTZ) AS timestamp,
+                request_id ->> '$' AS request_id,
+                TRY_CAST(row AS BIGINT) AS row,
+                model_name ->> '$' AS model_name,
+                model_version ->> '$' AS model_version,
+                prediction,
+                probability,
+                features,
+                {types} AS ok,
+                regexp_matches(timestamp ->> '$', '{_ZONED}') AS zoned
+            FROM read_json(
                 $files, format = 'newline_delimited', columns = {columns}, ignore_errors = true
             )
-        ), checked AS (
-            SELECT *, {types} AND regexp_matches(timestamp ->> '$', '{_ZONED}') AS ok FROM raw
         )
+        WHERE ok AND zoned AND timestamp IS NOT NULL AND row IS NOT NULL
+    """
+
+
+def _features_sql(records: str) -> str:
+    """Typed columns of the well-formed `records` (a relation): the log fields, every feature."""
+    numeric, categorical = feature_names("numeric"), feature_names("categorical")
+    struct = "{" + ", ".join(f'"{name}": "VARCHAR"' for name in feature_names()) + "}"
+    values = [
+        *(f"TRY_CAST(f.{name} AS DOUBLE) AS {name}" for name in numeric),
+        *(f"f.{name} AS {name}" for name in categorical),
+    ]
+    return f"""
         SELECT
-            TRY_CAST(timestamp ->> '$' AS TIMESTAMPTZ) AS timestamp,
-            request_id ->> '$' AS request_id,
-            TRY_CAST(row AS BIGINT) AS row,
-            model_name ->> '$' AS model_name,
-            model_version ->> '$' AS model_version,
+            timestamp, request_id, row, model_name, model_version,
             CAST(prediction AS DOUBLE) AS prediction,
             CAST(probability AS DOUBLE) AS probability,
-            {", ".join(values)}
-        FROM (SELECT *, json_transform(features, '{struct}') AS f FROM checked WHERE ok)
-        WHERE TRY_CAST(timestamp ->> '$' AS TIMESTAMPTZ) IS NOT NULL
-            AND TRY_CAST(row AS BIGINT) IS NOT NULL
+            {", ".join(values)},
+            sample_key
+        FROM (SELECT *, json_transform(features, '{struct}') AS f FROM {records})
     """
 
 
@@ -173,6 +190,8 @@ def read_log(
     if not files:
         return LogRead(_EMPTY, {}, malformed=0, sample_above=sample_above, sample_rows=sample_rows)
     con = _connect()
+    # One core fewer than the machine has: the caller imports MLflow and Evidently meanwhile.
+    con.execute(f"SET threads = {max(1, (os.cpu_count() or 1) - 1)}")
     lines = con.execute(
         "SELECT count(*) FROM read_csv($files, columns = {'line': 'VARCHAR'}, delim = '\x1e', "
         "quote = '', escape = '', header = false, auto_detect = false, strict_mode = false)",
@@ -187,17 +206,17 @@ def read_log(
         SELECT model_name, model_version, count(*) AS logged,
             count(*) FILTER ({in_window}) AS rows,
             min_by(records, sample_key, $keep) FILTER ({in_window}) AS kept
-        FROM (
-            SELECT *, hash($seed, request_id, row) AS sample_key
-            FROM ({_records_sql(feature_names())})
-        ) AS records
+        FROM (SELECT *, hash($seed, request_id, row) AS sample_key FROM ({_records_sql()}))
+            AS records
         GROUP BY ALL
         """,
         {"files": files, "start": start, "end": end, "seed": seed, "keep": sample_above},
     )
     counts = con.execute("SELECT model_name, model_version, logged, rows FROM versions").fetchall()
     kept = con.execute(
-        "SELECT unnest(kept, recursive := true) FROM versions WHERE kept IS NOT NULL"
+        _features_sql(
+            "(SELECT unnest(kept, recursive := true) FROM versions WHERE kept IS NOT NULL)"
+        )
     ).df()
     return LogRead(
         kept=kept,
