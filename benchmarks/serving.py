@@ -4,7 +4,7 @@
 
 Renders a project, trains the smoke model (one registered version), then for each server, one
 worker process each, on 127.0.0.1 only:
-1. cold start (median of 3): process start -> first 200 from a one-row prediction, given the
+1. cold start (median of 5): process start -> first 200 from a one-row prediction, given the
    registry URI (ours exports the version, as `mlflow models serve` downloads it) and, after the
    load runs, given a folder exported from it (ours: MODEL_DIR; mlflow: `-m <folder>`), where no
    registry is read;
@@ -47,7 +47,7 @@ ROW = {
 }
 BATCH_ROWS = 1000
 BATCH_REPEAT = 20
-COLD_STARTS = 3
+COLD_STARTS = 5
 UNITS = {"us": 1e-3, "ms": 1.0, "s": 1e3}
 
 
@@ -110,9 +110,17 @@ class Target:
         raise SystemExit(f"error: {self.name} did not answer within 120 s")
 
     def stop(self) -> None:
+        """Stop the server's whole process group and wait until its port is free again."""
         assert self.process is not None
         os.killpg(self.process.pid, signal.SIGTERM)
         self.process.wait(timeout=60)
+        deadline = time.perf_counter() + 60  # mlflow's uvicorn child may outlive its parent
+        while time.perf_counter() < deadline:
+            with socket.socket() as probe:
+                if probe.connect_ex(("127.0.0.1", self.port)) != 0:
+                    return
+            time.sleep(0.05)
+        raise SystemExit(f"error: {self.name} still holds port {self.port} after SIGTERM")
 
 
 def wrk(target: Target, connections: int, seconds: int, work: Path) -> dict[str, float]:
