@@ -1,7 +1,5 @@
 """Fetching the model to serve: an export in a child process, or the folder MODEL_DIR names."""
 
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -45,13 +43,3 @@ def test_a_bad_setting_stops_start_up_while_the_export_runs(
         "error: bad service setting: MAX_BATCH_ROWS='lots': "
         "Input should be a valid integer, unable to parse string as an integer"
     )
-
-
-def test_the_fetch_starts_before_anything_heavy_is_imported() -> None:
-    """The export is start-up's critical path: it must not wait for pydantic or the service."""
-    code = (
-        "import sys, {{ cookiecutter.package_name }}.serving.fetch; "
-        "print(sorted({m.split('.')[0] for m in sys.modules} & {'pydantic', 'sklearn', 'fastapi'}))"
-    )
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert done.stdout.strip() == "[]"
