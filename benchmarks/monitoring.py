@@ -36,6 +36,8 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
+from common import write_figures
+
 from render import UV, isolate, render_copier
 
 SLUG, PACKAGE = "my-ml-project", "my_ml_project"
@@ -261,9 +263,7 @@ def main() -> None:
                 f"| {speed} | {'drift' if run['drift'] else 'ok'} "
                 f"| {', '.join(run['drifted']) or '-'} | {run['load_before']:.1f} |"
             )
-    args.json.parent.mkdir(parents=True, exist_ok=True)
-    args.json.write_text(json.dumps(results, indent=2) + "\n")
-    print(f"\nfigures written to {args.json}")
+    write_figures(args.json, results)
 
 
 if __name__ == "__main__":

@@ -13,7 +13,6 @@ Timings are medians of --repeat runs. Nothing here asserts; the numbers go in th
 """
 
 import argparse
-import json
 import os
 import shutil
 import statistics
@@ -25,6 +24,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+
+from common import write_figures
 
 from render import UV, isolate, render_cookiecutter, render_copier
 
@@ -142,9 +143,7 @@ def main() -> None:
     for title, figures, ours, baseline in rows:
         ratio = figures[ours] / figures[baseline]
         print(f"| {title} | {figures[ours]:.2f} s | {figures[baseline]:.2f} s | {ratio:.2f} |")
-    args.json.parent.mkdir(parents=True, exist_ok=True)
-    args.json.write_text(json.dumps(results, indent=2) + "\n")
-    print(f"\nfigures written to {args.json}")
+    write_figures(args.json, results)
 
 
 if __name__ == "__main__":

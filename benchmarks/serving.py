@@ -32,6 +32,8 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
+from common import write_figures
+
 from render import isolate, render_copier
 
 ROW = {
@@ -183,6 +185,24 @@ def batch_latency(target: Target) -> float:
     return statistics.median(samples)
 
 
+def servers(bin_dir: Path, model: str | Path) -> list[Target]:
+    """Ours and mlflow's server for one model: a registry URI, or a folder exported from it."""
+    ours = [str(bin_dir / "my-ml-project"), "serve", "--port", "{port}"]
+    ours_env = {}
+    if isinstance(model, Path):
+        ours_env["MODEL_DIR"] = str(model)
+    else:
+        ours += ["--model-uri", model]
+    mlflow = [
+        *(str(bin_dir / "mlflow"), "models", "serve", "-m", str(model)),
+        *("--env-manager", "local", "-h", "127.0.0.1", "-p", "{port}", "-w", "1"),
+    ]
+    return [
+        Target("ours", ours, "/predict", "records", ours_env),
+        Target("mlflow", mlflow, "/invocations", "dataframe_records"),
+    ]
+
+
 def prepare(work: Path) -> tuple[Path, str, dict[str, str]]:
     """A rendered project, installed, with the smoke model registered."""
     isolate(work)
@@ -209,24 +229,7 @@ def main() -> None:
         work = Path(folder)
         project, uri, env = prepare(work)
         bin_dir = project / ".venv" / "bin"
-        targets = [
-            Target(
-                "ours",
-                [str(bin_dir / "my-ml-project"), "serve", "--model-uri", uri, "--port", "{port}"],
-                "/predict",
-                "records",
-            ),
-            Target(
-                "mlflow",
-                [
-                    *(str(bin_dir / "mlflow"), "models", "serve", "-m", uri),
-                    *("--env-manager", "local", "-h", "127.0.0.1", "-p", "{port}", "-w", "1"),
-                ],
-                "/invocations",
-                "dataframe_records",
-            ),
-        ]
-        for target in targets:
+        for target in servers(bin_dir, uri):
             figures: dict[str, Any] = {"cold_start_s": cold_start(target, project, env)}
             try:
                 figures["c1"] = wrk(target, 1, args.seconds, work)
@@ -243,25 +246,7 @@ def main() -> None:
             check=True,
             capture_output=True,
         )
-        local = [  # the same version from an exported folder: no registry read at start-up
-            Target(
-                "ours",
-                [str(bin_dir / "my-ml-project"), "serve", "--port", "{port}"],
-                "/predict",
-                "records",
-                {"MODEL_DIR": str(export)},
-            ),
-            Target(
-                "mlflow",
-                [
-                    *(str(bin_dir / "mlflow"), "models", "serve", "-m", str(export)),
-                    *("--env-manager", "local", "-h", "127.0.0.1", "-p", "{port}", "-w", "1"),
-                ],
-                "/invocations",
-                "dataframe_records",
-            ),
-        ]
-        for target in local:
+        for target in servers(bin_dir, export):  # no registry read at start-up
             results[target.name]["cold_start_local_s"] = cold_start(target, project, env)
             target.stop()
     ours, mlflow = results["ours"], results["mlflow"]
@@ -286,9 +271,7 @@ def main() -> None:
     print("|---|---|---|---|")
     for title, mine, theirs, fmt in rows:
         print(f"| {title} | {fmt.format(mine)} | {fmt.format(theirs)} | {mine / theirs:.2f} |")
-    args.json.parent.mkdir(parents=True, exist_ok=True)
-    args.json.write_text(json.dumps(results, indent=2) + "\n")
-    print(f"\nfigures written to {args.json}")
+    write_figures(args.json, results)
 
 
 if __name__ == "__main__":

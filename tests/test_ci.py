@@ -3,6 +3,7 @@
 import re
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -48,25 +49,30 @@ def test_ci_files_follow_the_answer(tmp_path: Path, ci: str) -> None:
     assert (project / ".pre-commit-config.yaml").is_file()
 
 
-def test_github_workflow_is_valid_secure_and_only_calls_make(tmp_path: Path) -> None:
-    project = render_copier(tmp_path / "p", {"python_min": "3.12"})
-    workflow = project / GITHUB
+def checked_github_workflow(workflow: Path) -> dict[Any, Any]:
+    """Check a workflow (schema, zizmor, read-only, actions pinned, skipped under act); parse it."""
     subprocess.run(
         [BIN / "check-jsonschema", "--builtin-schema", "vendor.github-workflows", workflow],
         check=True,
     )
     subprocess.run([BIN / "zizmor", "--offline", workflow], check=True)
-
-    spec = yaml.safe_load(workflow.read_text())
+    spec: dict[Any, Any] = yaml.safe_load(workflow.read_text())
     assert spec["permissions"] == {"contents": "read"}
-    assert spec["concurrency"]["cancel-in-progress"] is True
-    targets = make_targets(project)
-    order = []
     for job in spec["jobs"].values():
         for step in job["steps"]:
             if "uses" in step:
                 assert re.search(r"@[0-9a-f]{40}$", step["uses"]), f"{step['uses']} not pinned"
                 assert step.get("if") == "${{ !env.ACT }}" or "checkout" in step["uses"]
+    return spec
+
+
+def test_github_workflow_is_valid_secure_and_only_calls_make(tmp_path: Path) -> None:
+    project = render_copier(tmp_path / "p", {"python_min": "3.12"})
+    spec = checked_github_workflow(project / GITHUB)
+    assert spec["concurrency"]["cancel-in-progress"] is True
+    targets = make_targets(project)
+    order = []
+    for job in spec["jobs"].values():
         commands = [step["run"] for step in job["steps"] if "run" in step]
         steps = make_steps(commands, targets)
         assert steps[0] == "setup"
@@ -78,23 +84,11 @@ def test_github_workflow_is_valid_secure_and_only_calls_make(tmp_path: Path) -> 
 
 def test_monitor_workflow_is_scheduled_valid_secure_and_only_calls_make(tmp_path: Path) -> None:
     project = render_copier(tmp_path / "p")
-    workflow = project / MONITOR
-    subprocess.run(
-        [BIN / "check-jsonschema", "--builtin-schema", "vendor.github-workflows", workflow],
-        check=True,
-    )
-    subprocess.run([BIN / "zizmor", "--offline", workflow], check=True)
-
-    spec = yaml.safe_load(workflow.read_text())
+    spec = checked_github_workflow(project / MONITOR)
     triggers = spec[True]  # YAML 1.1 reads the key `on` as a boolean
     assert set(triggers) == {"schedule", "workflow_dispatch"}
     assert triggers["schedule"][0]["cron"]
-    assert spec["permissions"] == {"contents": "read"}
     [job] = spec["jobs"].values()
-    for step in job["steps"]:
-        if "uses" in step:
-            assert re.search(r"@[0-9a-f]{40}$", step["uses"]), f"{step['uses']} not pinned"
-            assert step.get("if") == "${{ !env.ACT }}" or "checkout" in step["uses"]
     commands = [step["run"] for step in job["steps"] if "run" in step]
     assert make_steps(commands, make_targets(project)) == ["setup", "monitor"]
     assert job["env"]["MONITOR_WEBHOOK_URL"] == "${{ secrets.MONITOR_WEBHOOK_URL }}"

@@ -14,8 +14,11 @@ from .errors import UserError
 from .estimators import SKOPS_TRUSTED_TYPES
 from .model_info import ModelInfo, read_info
 
+# An exported model as loaded: its metadata and the pipeline.
+Bundle = tuple[ModelInfo, Pipeline]
 
-def read_bundle(folder: Path) -> tuple[ModelInfo, Pipeline]:
+
+def read_bundle(folder: Path) -> Bundle:
     """Read an exported model: its metadata and the scikit-learn pipeline (skops, trusted types)."""
     info = read_info(folder)
     try:

@@ -86,8 +86,8 @@ def freeze_startup_objects() -> None:
     gc.freeze()
 
 
-def create_app(settings: Settings) -> FastAPI:
-    """Build the app for these settings; the model is read from `settings.model_dir` at start-up."""
+def create_app(settings: Settings, loaded: model_bundle.Bundle | None = None) -> FastAPI:
+    """Build the app for these settings; the model (unless `loaded`) is read at start-up."""
     metrics = Metrics()
     Body = request_model(settings.max_batch_rows)
 
@@ -95,7 +95,7 @@ def create_app(settings: Settings) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if settings.model_dir is None:
             raise UserError("no model folder: `serve` exports the model and sets MODEL_DIR")
-        info, model = model_bundle.read_bundle(settings.model_dir)
+        info, model = loaded or model_bundle.read_bundle(settings.model_dir)
         log = PredictionLogWriter(settings.prediction_log_dir, settings.prediction_log_max_bytes)
         log.start()
         runner = ModelRunner(model, settings.max_batch_rows)

@@ -17,7 +17,7 @@ import uvicorn
 from uvicorn.config import STARTUP_FAILURE
 from uvicorn.supervisors import Multiprocess
 
-from .. import model_bundle, model_info
+from .. import model_bundle
 from ..errors import UserError
 from .app import create_app
 from .metrics import MULTIPROCESS_ENV
@@ -28,18 +28,18 @@ FACTORY = "{{ cookiecutter.package_name }}.serving.app:app_from_env"
 GRACEFUL_SHUTDOWN_SECONDS = 20
 
 
-def check_model(settings: Settings) -> model_info.ModelInfo:
-    """Check that MODEL_DIR holds the model MODEL_URI names (if set) and that it loads."""
+def check_model(settings: Settings) -> model_bundle.Bundle:
+    """Load the model in MODEL_DIR; check that it is the one MODEL_URI names (if set)."""
     if settings.model_dir is None:
         raise UserError("no model folder: fetch the model first (see `serving.fetch`)")
-    info = model_info.read_info(settings.model_dir)
+    bundle = model_bundle.read_bundle(settings.model_dir)
+    info = bundle[0]
     if settings.model_uri not in (None, info.uri, info.source_uri):
         raise UserError(
             f"MODEL_URI={settings.model_uri} but {settings.model_dir} holds {info.uri} "
             f"(exported from {info.source_uri}); unset one of them"
         )
-    model_bundle.read_bundle(settings.model_dir)
-    return info
+    return bundle
 
 
 def check_log_folder(settings: Settings) -> None:
@@ -61,14 +61,17 @@ def _scratch() -> Iterator[Path]:
 def serve(settings: Settings, host: str, port: int, workers: int) -> None:
     """Check, then serve MODEL_DIR's model until SIGTERM/SIGINT; UserError if start-up fails."""
     with _scratch() as scratch:
-        info = check_model(settings)
+        bundle = check_model(settings)
+        info = bundle[0]
         check_log_folder(settings)
         metrics_dir = scratch / "metrics"
         metrics_dir.mkdir()
         os.environ.update(settings.to_env())
         os.environ[MULTIPROCESS_ENV] = str(metrics_dir)
         print(f"serving {info.uri} (from {info.source_uri}) on http://{host}:{port}", flush=True)
-        app = create_app(settings)  # in the parent too: an import or set-up error stops here
+        # In the parent too, so an import or set-up error stops here; one worker runs in this
+        # process and serves the model already loaded.
+        app = create_app(settings, bundle if workers == 1 else None)
         config = uvicorn.Config(
             app if workers == 1 else FACTORY,
             factory=workers > 1,
