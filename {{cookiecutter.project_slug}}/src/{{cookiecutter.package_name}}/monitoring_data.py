@@ -9,7 +9,9 @@ beyond 64 bits, which the writer never produces, counts as malformed here.)
 """
 
 import os
-from dataclasses import dataclass
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
@@ -20,20 +22,29 @@ from .errors import UserError
 from .schema import feature_names
 from .serving.prediction_log import FILE_PATTERN
 
-# Each field of a log line and the JSON types it may have (what `read_prediction_log` accepts).
-_INTEGER = ("BIGINT", "UBIGINT")
-_NUMBER = (*_INTEGER, "DOUBLE")
-_FIELDS: dict[str, tuple[str, ...]] = {
-    "request_id": ("VARCHAR",),
-    "row": _INTEGER,
-    "timestamp": ("VARCHAR",),
-    "model_name": ("VARCHAR",),
-    "model_version": ("VARCHAR",),
-    "run_id": ("VARCHAR",),
-    "latency_ms": _NUMBER,
-    "features": ("OBJECT",),
-    "prediction": _NUMBER,
-    "probability": (*_NUMBER, "NULL"),
+
+def _string(value: str) -> str:
+    return f"starts_with({value}, '\"')"
+
+
+def _number(value: str) -> str:
+    return f"left({value}, 1) IN ('-', '0', '1', '2', '3', '4', '5', '6', '7', '8', '9')"
+
+
+# What each field of a log line may hold, as `read_prediction_log` accepts it. The reader hands
+# over each value as valid JSON text, so its first character tells a string, a number or an
+# object apart; only a row number needs the exact JSON type (an integer).
+_FIELDS: dict[str, Callable[[str], str]] = {
+    "request_id": _string,
+    "row": lambda value: f"json_type({value}) IN ('BIGINT', 'UBIGINT')",
+    "timestamp": _string,
+    "model_name": _string,
+    "model_version": _string,
+    "run_id": _string,
+    "latency_ms": _number,
+    "features": lambda value: "starts_with(" + value + ", '{')",
+    "prediction": _number,
+    "probability": lambda value: f"({value} IS NULL OR {_number(value)})",  # JSON null or absent
 }
 # An ISO-8601 time with a UTC offset: a timestamp without one is malformed.
 _ZONED = r"([zZ]|[+-]\d\d(:?\d\d)?)$"
@@ -57,35 +68,28 @@ _EMPTY = pd.DataFrame(
 
 
 @dataclass(frozen=True)
-class LogWindow:
-    """One model version's logged rows in a time window, and what else the log held."""
-
-    frame: pd.DataFrame
-    rows: int
-    malformed: int
-    other_versions: dict[str, int]
-
-    @property
-    def sampled(self) -> bool:
-        """True when `frame` is a sample of the window's rows rather than all of them."""
-        return len(self.frame) < self.rows
-
-
-@dataclass(frozen=True)
 class LogRead:
     """One pass over the prediction log: every model version's rows in a window.
 
     `kept` holds, per version, its rows in the window, or the `sample_above` with the smallest
-    sampling keys when there are more; `rows` counts them all per (model name, version).
+    sampling keys when there are more; `rows` counts them all per (model name, version), and
+    `logged` the well-formed lines. The files' lines are counted in the background (`lines`):
+    only the malformed count needs them, so the sample need not wait.
     """
 
     kept: pd.DataFrame
     rows: dict[tuple[str, str], int]
-    malformed: int
+    logged: int
+    lines: Future[int]
     sample_above: int
     sample_rows: int
 
-    def window(self, model_name: str, model_version: str) -> LogWindow:
+    @property
+    def malformed(self) -> int:
+        """Lines that break the log's format, whatever their time or version (waits for them)."""
+        return self.lines.result() - self.logged
+
+    def window(self, model_name: str, model_version: str) -> "LogWindow":
         """The rows of one version (a sample of `sample_rows` above `sample_above` rows)."""
         rows = self.rows.get((model_name, model_version), 0)
         mine = self.kept[
@@ -97,7 +101,7 @@ class LogRead:
         return LogWindow(
             frame=frame.sort_values(["timestamp", "request_id", "row"], ignore_index=True),
             rows=rows,
-            malformed=self.malformed,
+            read=self,
             other_versions={
                 f"{name}/{version}": n
                 for (name, version), n in sorted(self.rows.items())
@@ -106,22 +110,43 @@ class LogRead:
         )
 
 
+@dataclass(frozen=True)
+class LogWindow:
+    """One model version's logged rows in a time window, and what else the log held."""
+
+    frame: pd.DataFrame
+    rows: int
+    other_versions: dict[str, int]
+    read: LogRead = field(repr=False)
+
+    @property
+    def sampled(self) -> bool:
+        """True when `frame` is a sample of the window's rows rather than all of them."""
+        return len(self.frame) < self.rows
+
+    @property
+    def malformed(self) -> int:
+        """The log's malformed lines (see `LogRead.malformed`)."""
+        return self.read.malformed
+
+
 def _records_sql() -> str:
     """A query over the log files ($files): one row per well-formed line, its features as JSON.
 
     Only the fields every line needs (to be checked, counted, filtered and sampled) are decoded
     here; the features of the rows kept are decoded by `_features_sql`, after sampling.
     """
-    types = " AND ".join(
-        f"coalesce(json_type({name}), 'NULL') IN ({', '.join(repr(t) for t in allowed)})"
-        for name, allowed in _FIELDS.items()
-    )
+    types = " AND ".join(check(name) for name, check in _FIELDS.items())
     columns = "{" + ", ".join(f"'{name}': 'JSON'" for name in _FIELDS) + "}"
     return f"""
-        SELECT * EXCLUDE (ok, zoned)
+        SELECT * EXCLUDE (ok)
         FROM (
             SELECT
-                TRY_CAST(timestamp ->> '$' AS TIMESTAMPTZ) AS timestamp,
+                coalesce(
+                    try_strptime(timestamp, '"%Y-%m-%dT%H:%M:%S.%f%z"'),
+                    CASE WHEN regexp_matches(timestamp ->> '$', '{_ZONED}')
+                        THEN TRY_CAST(timestamp ->> '$' AS TIMESTAMPTZ) END
+                ) AS timestamp,
                 request_id ->> '$' AS request_id,
                 TRY_CAST(row AS BIGINT) AS row,
                 model_name ->> '$' AS model_name,
@@ -129,13 +154,12 @@ def _records_sql() -> str:
                 prediction,
                 probability,
                 features,
-                {types} AS ok,
-                regexp_matches(timestamp ->> '$', '{_ZONED}') AS zoned
+                {types} AS ok
             FROM read_json(
                 $files, format = 'newline_delimited', columns = {columns}, ignore_errors = true
             )
         )
-        WHERE ok AND zoned AND timestamp IS NOT NULL AND row IS NOT NULL
+        WHERE ok AND timestamp IS NOT NULL AND row IS NOT NULL
     """
 
 
@@ -188,15 +212,10 @@ def read_log(
         )
     files = [str(path) for path in sorted(directory.glob(FILE_PATTERN))]
     if not files:
-        return LogRead(_EMPTY, {}, malformed=0, sample_above=sample_above, sample_rows=sample_rows)
+        return LogRead(_EMPTY, {}, 0, _counted(0), sample_above, sample_rows)
     con = _connect()
-    # One core fewer than the machine has: the caller imports MLflow and Evidently meanwhile.
+    # One core fewer than the machine has: the caller imports MLflow meanwhile, and Evidently.
     con.execute(f"SET threads = {max(1, (os.cpu_count() or 1) - 1)}")
-    lines = con.execute(
-        "SELECT count(*) FROM read_csv($files, columns = {'line': 'VARCHAR'}, delim = '\x1e', "
-        "quote = '', escape = '', header = false, auto_detect = false, strict_mode = false)",
-        {"files": files},
-    ).fetchone()
     in_window = "timestamp >= $start AND timestamp < $end"
     # One pass over the files: per model version, the rows in the window (counted) and the
     # `sample_above` of them with the smallest keys (all of them when there are no more).
@@ -218,13 +237,37 @@ def read_log(
             "(SELECT unnest(kept, recursive := true) FROM versions WHERE kept IS NOT NULL)"
         )
     ).df()
+    counter = ThreadPoolExecutor(max_workers=1, thread_name_prefix="log-lines")
+    lines = counter.submit(_count_lines, files)
+    counter.shutdown(wait=False)  # the thread ends with the count
     return LogRead(
         kept=kept,
         rows={(name, version): n for name, version, _, n in counts},
-        malformed=(lines[0] if lines else 0) - sum(logged for _, _, logged, _ in counts),
+        logged=sum(logged for _, _, logged, _ in counts),
+        lines=lines,
         sample_above=sample_above,
         sample_rows=sample_rows,
     )
+
+
+def _counted(value: int) -> Future[int]:
+    done: Future[int] = Future()
+    done.set_result(value)
+    return done
+
+
+def _count_lines(files: list[str]) -> int:
+    """Every line of the files, well-formed or not, read as plain text."""
+    found = (
+        _connect()
+        .execute(
+            "SELECT count(*) FROM read_csv($files, columns = {'line': 'VARCHAR'}, delim = '\x1e', "
+            "quote = '', escape = '', header = false, auto_detect = false, strict_mode = false)",
+            {"files": files},
+        )
+        .fetchone()
+    )
+    return found[0] if found else 0
 
 
 def read_labels(path: Path, target: str) -> pd.DataFrame:
