@@ -59,6 +59,15 @@ def test_bad_config_is_one_clear_line(
     assert "\n" not in message
 
 
+def test_jobs_that_build_no_model_skip_only_the_estimator_checks() -> None:
+    config = _smoke()
+    config["model"]["params"]["max_depht"] = 3
+    assert parse_config(config, model_checks=False).model.params["max_depht"] == 3
+    config["metrics"] = ["bogus"]
+    with pytest.raises(UserError, match="metrics: bogus not available"):
+        parse_config(config, model_checks=False)
+
+
 def test_missing_and_malformed_files(tmp_path: Path) -> None:
     with pytest.raises(UserError, match="not found"):
         load_config(tmp_path / "absent.yaml")

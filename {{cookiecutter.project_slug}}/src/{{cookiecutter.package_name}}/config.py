@@ -7,10 +7,16 @@ from pathlib import Path
 from typing import Any, Literal, get_args
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    model_validator,
+)
 
 from .errors import UserError
-from .estimators import ESTIMATORS, check_params
 from .evaluation import METRICS
 from .schema import FEATURE_COLUMNS, ProblemType, feature_names
 
@@ -180,14 +186,17 @@ class TrainConfig(Strict):
     monitoring: MonitoringConfig = MonitoringConfig()
 
     @model_validator(mode="after")
-    def _check_estimator_and_metrics(self) -> "TrainConfig":
-        known = ESTIMATORS[self.problem_type]
-        if self.model.estimator not in known:
-            raise ValueError(
-                f"model.estimator '{self.model.estimator}' is not a {self.problem_type} estimator; "
-                f"choose one of: {', '.join(sorted(known))}"
-            )
-        check_params(self.problem_type, self.model.estimator, self.model.params)
+    def _check_estimator_and_metrics(self, info: ValidationInfo) -> "TrainConfig":
+        if (info.context or {}).get("model_checks", True):
+            from .estimators import ESTIMATORS, check_params  # imports scikit-learn
+
+            known = ESTIMATORS[self.problem_type]
+            if self.model.estimator not in known:
+                raise ValueError(
+                    f"model.estimator '{self.model.estimator}' is not a {self.problem_type} "
+                    f"estimator; choose one of: {', '.join(sorted(known))}"
+                )
+            check_params(self.problem_type, self.model.estimator, self.model.params)
         unknown = [m for m in self.metrics if m not in METRICS[self.problem_type]]
         if unknown:
             raise ValueError(
@@ -240,18 +249,22 @@ def _describe(error: ValidationError) -> str:
     return "; ".join(parts)
 
 
-def parse_config(data: object, source: str = "config") -> TrainConfig:
-    """Validate a mapping as a TrainConfig, raising UserError with a one-line message."""
+def parse_config(data: object, source: str = "config", *, model_checks: bool = True) -> TrainConfig:
+    """Validate a mapping as a TrainConfig, raising UserError with a one-line message.
+
+    With `model_checks=False`, the estimator and its params are not checked against
+    scikit-learn, which is then not imported: for jobs that build no model (`monitor`).
+    """
     if not isinstance(data, dict):
         raise UserError(f"{source}: expected a mapping of settings, got {type(data).__name__}")
     try:
-        return TrainConfig.model_validate(data)
+        return TrainConfig.model_validate(data, context={"model_checks": model_checks})
     except ValidationError as error:
         raise UserError(f"{source}: {_describe(error)}") from None
 
 
-def load_config(path: Path) -> TrainConfig:
-    """Read and validate a YAML config file."""
+def load_config(path: Path, *, model_checks: bool = True) -> TrainConfig:
+    """Read and validate a YAML config file (`model_checks`: see `parse_config`)."""
     if not path.is_file():
         raise UserError(
             f"config file {path} not found; pass an existing file, e.g. configs/v1.yaml"
@@ -262,4 +275,4 @@ def load_config(path: Path) -> TrainConfig:
         mark = getattr(error, "problem_mark", None)
         where = f" at line {mark.line + 1}" if mark is not None else ""
         raise UserError(f"{path}: not valid YAML{where}; fix the syntax") from None
-    return parse_config(data, str(path))
+    return parse_config(data, str(path), model_checks=model_checks)

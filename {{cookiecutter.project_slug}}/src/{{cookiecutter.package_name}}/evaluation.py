@@ -3,35 +3,42 @@
 import math
 import warnings
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
-from sklearn import metrics
 
 from .schema import ProblemType
 
 Metric = Callable[[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64] | None], float]
 
 
+def _sk() -> Any:
+    """scikit-learn's metrics, imported on first use: checking a config's metric names does not."""
+    from sklearn import metrics
+
+    return metrics
+
+
 def _rmse(y: NDArray[np.float64], pred: NDArray[np.float64], _: object) -> float:
-    return float(np.sqrt(metrics.mean_squared_error(y, pred)))
+    return float(np.sqrt(_sk().mean_squared_error(y, pred)))
 
 
 # Each metric takes (y_true, predicted labels or values, positive-class probability or None).
 METRICS: dict[ProblemType, dict[str, Metric]] = {
     "classification": {
-        "roc_auc": lambda y, _, proba: float(metrics.roc_auc_score(y, proba)),
-        "average_precision": lambda y, _, proba: float(metrics.average_precision_score(y, proba)),
-        "log_loss": lambda y, _, proba: float(metrics.log_loss(y, proba, labels=[0, 1])),
-        "accuracy": lambda y, pred, _: float(metrics.accuracy_score(y, pred)),
-        "f1": lambda y, pred, _: float(metrics.f1_score(y, pred, zero_division=0)),
-        "precision": lambda y, pred, _: float(metrics.precision_score(y, pred, zero_division=0)),
-        "recall": lambda y, pred, _: float(metrics.recall_score(y, pred, zero_division=0)),
+        "roc_auc": lambda y, _, proba: float(_sk().roc_auc_score(y, proba)),
+        "average_precision": lambda y, _, proba: float(_sk().average_precision_score(y, proba)),
+        "log_loss": lambda y, _, proba: float(_sk().log_loss(y, proba, labels=[0, 1])),
+        "accuracy": lambda y, pred, _: float(_sk().accuracy_score(y, pred)),
+        "f1": lambda y, pred, _: float(_sk().f1_score(y, pred, zero_division=0)),
+        "precision": lambda y, pred, _: float(_sk().precision_score(y, pred, zero_division=0)),
+        "recall": lambda y, pred, _: float(_sk().recall_score(y, pred, zero_division=0)),
     },
     "regression": {
         "rmse": _rmse,
-        "mae": lambda y, pred, _: float(metrics.mean_absolute_error(y, pred)),
-        "r2": lambda y, pred, _: float(metrics.r2_score(y, pred)),
+        "mae": lambda y, pred, _: float(_sk().mean_absolute_error(y, pred)),
+        "r2": lambda y, pred, _: float(_sk().r2_score(y, pred)),
     },
 }
 
