@@ -1,24 +1,46 @@
-"""Drift between a version's reference sample and a window of its logged predictions (Evidently).
+"""Drift between a version's reference sample and a window of its logged predictions.
 
-The one module that imports Evidently, and only the monitoring step imports it: the service and
-the CLI start without it. Columns and their kinds come from schema.py (an explicit DataDefinition,
-no type inference); each column's method and threshold come from the config, never from
-Evidently's defaults, which change with the reference's size.
+This module decides what to measure and reads the outcome; Evidently measures it, in the drift
+worker's process (`drift_worker` runs `drift_report`), so neither the service nor the CLI's own
+process imports Evidently. Columns and their kinds come from schema.py (an explicit
+DataDefinition, no type inference); each column's method and threshold come from the config,
+never from Evidently's defaults, which change with the reference's size.
 """
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import pandas as pd
-from evidently import DataDefinition, Dataset, Report
-from evidently.metrics import ValueDrift
-from evidently.presets import DataDriftPreset
 
 from .config import MonitoringConfig
 from .monitoring_summary import DriftCheck, DriftResult
 from .schema import FEATURE_COLUMNS, Kind
 
 EMPTY = "no values"
+# Each measured column's Evidently score and whether its test failed (the column drifted).
+Scores = dict[str, tuple[float, bool]]
+
+
+@dataclass(frozen=True)
+class Rule:
+    """How one column is measured: its kind, Evidently method and threshold."""
+
+    kind: Kind
+    method: str
+    threshold: float
+
+
+@dataclass(frozen=True)
+class DriftRequest:
+    """One Evidently report: both samples, the features' rules, the score column's, the HTML."""
+
+    reference: pd.DataFrame
+    current: pd.DataFrame
+    features: dict[str, Rule]
+    score: tuple[str, Rule] | None
+    drift_share: float
+    report_path: Path
 
 
 def column_rule(settings: MonitoringConfig, column: str, kind: Kind) -> tuple[str, float]:
@@ -29,90 +51,44 @@ def column_rule(settings: MonitoringConfig, column: str, kind: Kind) -> tuple[st
     return rule.method, rule.threshold
 
 
-def _dataset(frame: pd.DataFrame, kinds: dict[str, Kind]) -> Dataset:
-    definition = DataDefinition(
-        numerical_columns=[name for name, kind in kinds.items() if kind == "numeric"],
-        categorical_columns=[name for name, kind in kinds.items() if kind == "categorical"],
-    )
-    return Dataset.from_pandas(frame[list(kinds)], data_definition=definition)
-
-
-def _failed_tests(snapshot: dict[str, Any]) -> set[str]:
-    """Ids of the metrics whose test failed: for a drift metric, the column drifted."""
-    return {t["metric_config"]["metric_id"] for t in snapshot["tests"] if t["status"] == "FAIL"}
-
-
-def _run(
-    metrics: list[Any],
-    reference: pd.DataFrame,
-    current: pd.DataFrame,
-    kinds: dict[str, Kind],
-    report_path: Path,
-) -> dict[str, tuple[float, bool]]:
-    """Run the report, save its HTML, and return each column's drift score and outcome."""
-    snapshot = Report(metrics, include_tests=True).run(
-        _dataset(current, kinds), _dataset(reference, kinds)
-    )
-    report_path.parent.mkdir(parents=True, exist_ok=True)
-    snapshot.save_html(str(report_path))
-    results = snapshot.dict()
-    failed = _failed_tests(results)
-    return {
-        metric["config"]["column"]: (float(metric["value"]), metric["id"] in failed)
-        for metric in results["metrics"]
-        if metric["config"]["type"].endswith(":ValueDrift")
-    }
-
-
 def measure(
     reference: pd.DataFrame,
     current: pd.DataFrame,
     settings: MonitoringConfig,
     score_column: str,
     report_path: Path,
+    run_report: Callable[[DriftRequest], Scores],
 ) -> DriftResult:
-    """Measure every column's drift and save the report as self-contained HTML.
+    """Measure every column's drift with `run_report` (which also saves the HTML report).
 
     Columns without any value in `current` are not measured, and count as drifted.
     """
-    rules = {c.name: (c.kind, *column_rule(settings, c.name, c.kind)) for c in FEATURE_COLUMNS}
-    rules[score_column] = ("numeric", settings.prediction.method, settings.prediction.threshold)
+    rules = {c.name: Rule(c.kind, *column_rule(settings, c.name, c.kind)) for c in FEATURE_COLUMNS}
+    rules[score_column] = Rule("numeric", settings.prediction.method, settings.prediction.threshold)
     empty = {name for name in rules if current[name].isna().all()}
     measured = [name for name in rules if name not in empty]
-    features = [name for name in measured if name != score_column]
-    metrics: list[Any] = []
-    if features:
-        metrics.append(
-            DataDriftPreset(
-                columns=features,
+    scores: Scores = {}
+    if measured:
+        scores = run_report(
+            DriftRequest(
+                reference=reference[measured],
+                current=current[measured],
+                features={name: rules[name] for name in measured if name != score_column},
+                score=(score_column, rules[score_column]) if score_column in measured else None,
                 drift_share=settings.drift_share,
-                per_column_method={name: rules[name][1] for name in features},
-                per_column_threshold={name: rules[name][2] for name in features},
+                report_path=report_path,
             )
         )
-    if score_column in measured:
-        metrics.append(
-            ValueDrift(
-                column=score_column,
-                method=settings.prediction.method,
-                threshold=settings.prediction.threshold,
-            )
-        )
-    scores = (
-        _run(metrics, reference, current, {name: rules[name][0] for name in measured}, report_path)
-        if metrics
-        else {}
-    )
     checks = {
         name: DriftCheck(
             column=name,
-            kind=kind,
-            method=EMPTY if name in empty else method,
+            kind=rule.kind,
+            method=EMPTY if name in empty else rule.method,
             score=None if name in empty else scores[name][0],
-            threshold=threshold,
+            threshold=rule.threshold,
             drifted=name in empty or scores[name][1],
         )
-        for name, (kind, method, threshold) in rules.items()
+        for name, rule in rules.items()
     }
     return DriftResult(
         columns=[checks[c.name] for c in FEATURE_COLUMNS], prediction=checks[score_column]
