@@ -10,17 +10,18 @@ and `drift` (shifted means in five numeric features and a new plan level). For e
 once, on this machine:
 
 - ours: `<slug> monitor --model models:/<slug>/1 --from ... --to ...`, end to end in a new
-  process: resolve the version, fetch its reference, read the log (DuckDB), sample, Evidently with
-  explicit methods, HTML + JSON, MLflow run;
+  process: start the Evidently worker, resolve the version, fetch its reference, read the log
+  (DuckDB), sample, Evidently with explicit methods, HTML + JSON, MLflow run;
 - plain preset: `Report([DataDriftPreset()], include_tests=True)` over all N rows against the
   same reference, HTML saved, reading the rows from a Parquet copy made beforehand (untimed):
   Evidently's own time;
 - plain end-to-end: the same, reading the log with the project's tested reader
   (`serving.prediction_log.read_prediction_log`): what a job without the scale work would do.
 
-Each runs in its own process under a small wrapper that reports wall time and the peak RSS of
-its child (`getrusage(RUSAGE_CHILDREN).ru_maxrss`); the 1-minute load average before each run is
-recorded too, since the machine may be shared. Verdicts: ours is its exit code (0 or 3);
+Each runs in its own process under a small wrapper that reports wall time and peak memory: the
+summed RSS of the command's whole process tree (ours runs Evidently in a worker process), sampled
+every 25 ms, and never below the largest single process's peak; the 1-minute load average before
+each run is recorded too, since the machine may be shared. Verdicts: ours is its exit code (0 or 3);
 the plain runs' is Evidently's dataset-drift test (share of drifted columns >= 0.5, its default).
 Nothing asserts; figures go to stdout and `build/bench-monitoring.json`.
 """
@@ -130,15 +131,50 @@ print(json.dumps({{"drift": count["id"] in failed, "share": count["value"]["shar
                   "drifted": drifted}}))
 """
 
-# Wall time and peak RSS of one command, measured from a fresh process.
+# Wall time and peak memory of one command, measured from a fresh process. The command may start
+# processes of its own (`monitor` runs Evidently in a worker), so memory is the peak of the summed
+# RSS of its whole process tree, sampled every 25 ms (shared pages count once per process: an
+# upper bound), and never below the largest single process's peak (`RUSAGE_CHILDREN`).
 MEASURE = """
-import json, resource, subprocess, sys, time
+import json, os, resource, subprocess, sys, time
+
+
+def tree_rss(root):
+    children = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as stat:
+                    parent = int(stat.read().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            children.setdefault(parent, []).append(int(entry))
+    total, todo = 0, [root]
+    while todo:
+        pid = todo.pop()
+        try:
+            with open(f"/proc/{pid}/statm") as statm:
+                total += int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+        except (OSError, IndexError, ValueError):
+            pass
+        todo += children.get(pid, [])
+    return total
+
+
 started = time.perf_counter()
-done = subprocess.run(sys.argv[1:], capture_output=True, text=True)
+process = subprocess.Popen(sys.argv[1:], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+peak = 0
+while True:
+    try:
+        out, err = process.communicate(timeout=0.025)
+        break
+    except subprocess.TimeoutExpired:
+        peak = max(peak, tree_rss(process.pid))
+seconds = time.perf_counter() - started
+largest = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024
 print(json.dumps({
-    "seconds": time.perf_counter() - started,
-    "peak_rss_mb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024,
-    "returncode": done.returncode, "stdout": done.stdout, "stderr": done.stderr[-2000:],
+    "seconds": seconds, "peak_rss_mb": max(peak, largest) / 2**20,
+    "returncode": process.returncode, "stdout": out, "stderr": err[-2000:],
 }))
 """
 
