@@ -4,9 +4,9 @@ Importing Evidently takes seconds of CPU, and Python imports hold the GIL, so in
 would wait for MLflow's imports and the registry, one after the other. `monitor` starts the
 worker first: Evidently is imported on another core while the job reads the log and asks the
 registry, and the worker then runs `drift_report.run` on the samples it is sent. It is spawned
-(a fresh interpreter, never a fork of a process that may be running threads), ignores Ctrl-C
-(the job stops it by closing the pipe), and serves later jobs of the same process too, such as
-the tests.
+(a fresh interpreter, never a fork of a process that may be running threads), ignores Ctrl-C,
+ends when its pipe closes or, as a daemon, when the job exits, and serves later jobs of the same
+process too, such as the tests.
 """
 
 from __future__ import annotations
@@ -65,13 +65,6 @@ class DriftWorker:
         if isinstance(reply, str):
             raise DriftWorkerError(f"Evidently failed in the drift worker: {reply}")
         return reply
-
-    def close(self) -> None:
-        """End the worker: it exits when its pipe closes."""
-        self._pipe.close()
-        self._process.join(timeout=5)
-        if self._process.is_alive():
-            self._process.kill()
 
 
 def _serve(pipe: Connection) -> None:
