@@ -138,6 +138,8 @@ print(json.dumps({{"drift": count["id"] in failed, "share": count["value"]["shar
 MEASURE = """
 import json, os, resource, subprocess, sys, time
 
+PAGE = os.sysconf("SC_PAGE_SIZE")
+
 
 def tree_rss(root):
     children = {}
@@ -149,16 +151,16 @@ def tree_rss(root):
             except (OSError, IndexError, ValueError):
                 continue
             children.setdefault(parent, []).append(int(entry))
-    total, todo = 0, [root]
+    pages, todo = 0, [root]
     while todo:
         pid = todo.pop()
         try:
             with open(f"/proc/{pid}/statm") as statm:
-                total += int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+                pages += int(statm.read().split()[1])
         except (OSError, IndexError, ValueError):
             pass
         todo += children.get(pid, [])
-    return total
+    return pages * PAGE
 
 
 started = time.perf_counter()

@@ -42,6 +42,7 @@ _FIELDS: dict[str, Callable[[str], str]] = {
     "model_version": _string,
     "run_id": _string,
     "latency_ms": _number,
+    # Concatenated, not an f-string: two braces in a row would be Jinja in the project template.
     "features": lambda value: "starts_with(" + value + ", '{')",
     "prediction": _number,
     "probability": lambda value: f"({value} IS NULL OR {_number(value)})",  # JSON null or absent
@@ -214,7 +215,8 @@ def read_log(
     if not files:
         return LogRead(_EMPTY, {}, 0, _counted(0), sample_above, sample_rows)
     con = _connect()
-    # One core fewer than the machine has: the caller imports MLflow meanwhile, and Evidently.
+    # One core fewer than the machine has: meanwhile the caller imports MLflow and the drift
+    # worker imports Evidently.
     con.execute(f"SET threads = {max(1, (os.cpu_count() or 1) - 1)}")
     in_window = "timestamp >= $start AND timestamp < $end"
     # One pass over the files: per model version, the rows in the window (counted) and the
