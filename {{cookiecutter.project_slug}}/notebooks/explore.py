@@ -22,9 +22,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from {{ cookiecutter.package_name }}.config import load_config
+from {{ cookiecutter.package_name }}.core.config import load_config
+from {{ cookiecutter.package_name }}.core.schema import TARGETS, feature_names
 from {{ cookiecutter.package_name }}.features import build_features
-from {{ cookiecutter.package_name }}.schema import TARGETS, feature_names
 
 pd.set_option("display.width", 120)
 config = load_config(Path("configs/v1.yaml"))

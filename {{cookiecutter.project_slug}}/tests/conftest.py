@@ -4,14 +4,13 @@ import json
 import shutil
 import threading
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-PROJECT = Path(__file__).resolve().parent.parent
+from tests.helpers import PROJECT, Webhook
 
 
 @pytest.fixture
@@ -30,11 +29,11 @@ def model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A small model exported as `serve` exports one, fitted on the sample data (no registry)."""
     import skops.io
 
-    from {{ cookiecutter.package_name }}.config import load_config
-    from {{ cookiecutter.package_name }}.estimators import build_pipeline
+    from {{ cookiecutter.package_name }}.core.config import load_config
+    from {{ cookiecutter.package_name }}.core.estimators import build_pipeline
+    from {{ cookiecutter.package_name }}.core.schema import TARGETS, feature_names
     from {{ cookiecutter.package_name }}.features import build_features
-    from {{ cookiecutter.package_name }}.model_info import ModelInfo, write_info
-    from {{ cookiecutter.package_name }}.schema import TARGETS, feature_names
+    from {{ cookiecutter.package_name }}.io.exported_model import ModelInfo, write_info
 
     folder = tmp_path_factory.mktemp("model")
     config = load_config(PROJECT / "configs" / "smoke.yaml")
@@ -62,16 +61,6 @@ def model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
         ),
     )
     return folder
-
-
-@dataclass
-class Webhook:
-    """A webhook on 127.0.0.1 that fails its first `failures` requests with HTTP 500."""
-
-    url: str
-    failures: int = 0
-    received: list[dict[str, Any]] = field(default_factory=list)
-    requests: int = 0
 
 
 @pytest.fixture

@@ -8,6 +8,7 @@ import pytest
 from typer.testing import CliRunner
 
 from {{ cookiecutter.package_name }}.cli import app
+from tests.helpers import PROJECT
 
 runner = CliRunner()
 
@@ -59,7 +60,7 @@ def test_bad_input_fails_in_one_line_and_registers_nothing(
 @pytest.mark.slow
 def test_train_script_end_to_end(workdir: Path) -> None:
     """The documented entry point, as a user runs it: a new process, a registered version."""
-    project = Path(__file__).resolve().parent.parent
+    project = PROJECT
     done = subprocess.run(
         [
             sys.executable,
@@ -79,20 +80,20 @@ def test_train_script_end_to_end(workdir: Path) -> None:
 
 
 PACKAGE = "{{ cookiecutter.package_name }}"
-V1 = Path(__file__).resolve().parent.parent / "configs" / "v1.yaml"
+V1 = PROJECT / "configs" / "v1.yaml"
 
 
 @pytest.mark.parametrize(
     ("modules", "then", "heavy"),
     [
         # Evidently (~5 s, ~300 MB to import) loads only in `monitor`'s drift worker.
-        (("cli", "serving.prediction_log"), "", {"evidently"}),
+        (("cli", "io.prediction_log"), "", {"evidently"}),
         # `serve` starts the model export first: it must not wait for these.
         (("serving.fetch",), "", {"pydantic", "sklearn", "fastapi", "mlflow"}),
         # `monitor`'s own process leaves Evidently (and the scikit-learn it brings) to the worker.
         (
-            ("monitoring", "config"),
-            f"{PACKAGE}.config.load_config(pathlib.Path({str(V1)!r}), model_checks=False)",
+            ("monitoring.job", "core.config"),
+            f"{PACKAGE}.core.config.load_config(pathlib.Path({str(V1)!r}))",
             {"evidently", "sklearn"},
         ),
     ],

@@ -6,12 +6,13 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from {{ cookiecutter.package_name }}.config import DataConfig
-from {{ cookiecutter.package_name }}.errors import UserError
+from {{ cookiecutter.package_name }}.core.config import DataConfig
+from {{ cookiecutter.package_name }}.core.errors import UserError
+from {{ cookiecutter.package_name }}.core.schema import TARGETS, feature_names, raw_column_names
 from {{ cookiecutter.package_name }}.features import MANIFEST_FILE, build_features
-from {{ cookiecutter.package_name }}.schema import TARGETS, feature_names, raw_column_names
+from tests.helpers import PROJECT
 
-SAMPLE = Path(__file__).resolve().parent.parent / "data" / "sample" / "customers.csv"
+SAMPLE = PROJECT / "data" / "sample" / "customers.csv"
 
 
 def _config(raw: Path, out: Path, rows: int | None = None) -> DataConfig:

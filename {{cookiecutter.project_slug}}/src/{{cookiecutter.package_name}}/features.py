@@ -13,10 +13,10 @@ import ibis
 import pandas as pd
 from ibis.backends import BaseBackend
 
-from . import data
-from .config import DataConfig
-from .errors import UserError
-from .schema import FEATURE_COLUMNS, ID_COLUMN, RAW_COLUMNS, TARGETS, RawColumn
+from .core.config import DataConfig, ProjectConfig
+from .core.errors import UserError
+from .core.schema import FEATURE_COLUMNS, ID_COLUMN, RAW_COLUMNS, TARGETS, RawColumn
+from .io import data
 
 FEATURES_FILE = "features.parquet"
 MANIFEST_FILE = "manifest.json"
@@ -128,3 +128,28 @@ def build_features(config: DataConfig, con: BaseBackend | None = None) -> Featur
     data.write_parquet(frame, path)
     (config.features_dir / MANIFEST_FILE).write_text(json.dumps(manifest, indent=2) + "\n")
     return FeatureSet(frame=frame, path=path, manifest=manifest)
+
+
+@dataclass(frozen=True)
+class Split:
+    """Training and test features and labels."""
+
+    x_train: pd.DataFrame
+    x_test: pd.DataFrame
+    y_train: pd.Series
+    y_test: pd.Series
+
+
+def split(features: pd.DataFrame, config: ProjectConfig, columns: list[str] | None = None) -> Split:
+    """Deterministic, stratified-if-classifying split of the config's features (or `columns`)."""
+    from sklearn.model_selection import train_test_split
+
+    target = features[TARGETS[config.problem_type]]
+    x_train, x_test, y_train, y_test = train_test_split(
+        features[config.model.features() if columns is None else columns],
+        target,
+        test_size=config.split.test_size,
+        random_state=config.split.seed,
+        stratify=target if config.problem_type == "classification" else None,
+    )
+    return Split(x_train, x_test, y_train, y_test)

@@ -1,5 +1,4 @@
-"""The prediction service: settings, prediction log, model runner, HTTP app and server.
+"""Serving step: settings, model fetch, runner, HTTP app, middleware, Prometheus counters, server.
 
-Importing this package imports nothing heavy: the monitoring job reads the prediction log with
-`serving.prediction_log` without loading FastAPI.
+Importing this package imports nothing heavy.
 """

@@ -18,12 +18,12 @@ from fastapi.responses import JSONResponse, Response
 from fastapi_offline import FastAPIOffline
 from starlette.exceptions import HTTPException
 
-from .. import model_bundle, model_info
-from ..errors import UserError
-from .metrics import CONTENT_TYPE, Metrics, process_exited
+from ..core.errors import UserError
+from ..io import exported_model
+from ..io.prediction_log import LoggedRequest, PredictionLogWriter
 from .middleware import ApiKeyAuth, BodyLimit, Telemetry
 from .payloads import Health, ModelDescription, PredictResponse, Problem, request_model
-from .prediction_log import LoggedRequest, PredictionLogWriter
+from .prometheus import CONTENT_TYPE, Metrics, process_exited
 from .runner import ModelRunner, ScoringError
 from .settings import Settings
 
@@ -34,7 +34,7 @@ MAX_LISTED_ERRORS = 3
 class Served:
     """The loaded model and what serves it: present once start-up is complete."""
 
-    info: model_info.ModelInfo
+    info: exported_model.ModelInfo
     runner: ModelRunner
     log: PredictionLogWriter
     labels: list[str] | None
@@ -86,7 +86,7 @@ def freeze_startup_objects() -> None:
     gc.freeze()
 
 
-def create_app(settings: Settings, loaded: model_bundle.Bundle | None = None) -> FastAPI:
+def create_app(settings: Settings, loaded: exported_model.Bundle | None = None) -> FastAPI:
     """Build the app for these settings; the model (unless `loaded`) is read at start-up."""
     metrics = Metrics()
     Body = request_model(settings.max_batch_rows)
@@ -95,7 +95,7 @@ def create_app(settings: Settings, loaded: model_bundle.Bundle | None = None) ->
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if settings.model_dir is None:
             raise UserError("no model folder: `serve` exports the model and sets MODEL_DIR")
-        info, model = loaded or model_bundle.read_bundle(settings.model_dir)
+        info, model = loaded or exported_model.read_bundle(settings.model_dir)
         log = PredictionLogWriter(settings.prediction_log_dir, settings.prediction_log_max_bytes)
         log.start()
         runner = ModelRunner(model, settings.max_batch_rows)

@@ -17,8 +17,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import IO
 
-from ..errors import UserError
-from ..model_info import has_bundle
+from ..core.errors import UserError
+from ..io.exported_model import has_bundle
 
 EXPORT_COMMAND = [sys.executable, "-m", "{{ cookiecutter.package_name }}", "export-model"]
 
@@ -82,7 +82,7 @@ def fetch_model(model_uri: str | None, model_dir: str | None) -> Iterator[ModelF
     if folder is None:
         scratch = Path(tempfile.mkdtemp(prefix="{{ cookiecutter.project_slug }}-model-"))
         folder = scratch / "model"
-    command = [*EXPORT_COMMAND, "--model-uri", model_uri, "--out", str(folder)]
+    command = [*EXPORT_COMMAND, "--model", model_uri, "--out", str(folder)]
     with tempfile.TemporaryFile("w+") as errors:  # a file, not a pipe: the child never blocks
         process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=errors, text=True)
         try:

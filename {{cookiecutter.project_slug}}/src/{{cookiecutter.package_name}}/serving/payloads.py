@@ -4,7 +4,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
-from ..schema import FEATURE_COLUMNS, FeatureColumn
+from ..core.schema import FEATURE_COLUMNS, FeatureColumn
 
 STRICT = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False)
 

@@ -20,7 +20,7 @@ from numpy.typing import NDArray
 from sklearn.pipeline import Pipeline
 from threadpoolctl import threadpool_limits  # type: ignore[import-untyped]
 
-from ..schema import FEATURE_COLUMNS
+from ..core.schema import FEATURE_COLUMNS
 
 
 @dataclass(frozen=True)

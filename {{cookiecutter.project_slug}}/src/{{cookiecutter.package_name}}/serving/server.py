@@ -17,22 +17,23 @@ import uvicorn
 from uvicorn.config import STARTUP_FAILURE
 from uvicorn.supervisors import Multiprocess
 
-from .. import model_bundle
-from ..errors import UserError
+from ..core.errors import UserError
+from ..io import exported_model
+from ..io.prediction_log import PredictionLogWriter
 from .app import create_app
-from .metrics import MULTIPROCESS_ENV
-from .prediction_log import PredictionLogWriter
+from .fetch import fetch_model
+from .prometheus import MULTIPROCESS_ENV
 from .settings import Settings
 
 FACTORY = "{{ cookiecutter.package_name }}.serving.app:app_from_env"
 GRACEFUL_SHUTDOWN_SECONDS = 20
 
 
-def check_model(settings: Settings) -> model_bundle.Bundle:
+def check_model(settings: Settings) -> exported_model.Bundle:
     """Load the model in MODEL_DIR; check that it is the one MODEL_URI names (if set)."""
     if settings.model_dir is None:
         raise UserError("no model folder: fetch the model first (see `serving.fetch`)")
-    bundle = model_bundle.read_bundle(settings.model_dir)
+    bundle = exported_model.read_bundle(settings.model_dir)
     info = bundle[0]
     if settings.model_uri not in (None, info.uri, info.source_uri):
         raise UserError(
@@ -58,7 +59,19 @@ def _scratch() -> Iterator[Path]:
         shutil.rmtree(folder, ignore_errors=True)
 
 
-def serve(settings: Settings, host: str, port: int, workers: int) -> None:
+def serve(model: str | None, host: str, port: int, workers: int) -> None:
+    """Fetch `model` (default: MODEL_URI), or use MODEL_DIR's, and serve it until SIGTERM/SIGINT.
+
+    Settings come from the environment; a bad setting or a failed start-up is a UserError.
+    """
+    environ = dict(os.environ, **({"MODEL_URI": model} if model else {}))
+    # The export (the slowest part of start-up) starts first; the rest happens meanwhile.
+    with fetch_model(environ.get("MODEL_URI"), environ.get("MODEL_DIR")) as fetch:
+        settings = Settings.from_env(environ)
+        run(settings.model_copy(update={"model_dir": fetch.model_dir()}), host, port, workers)
+
+
+def run(settings: Settings, host: str, port: int, workers: int) -> None:
     """Check, then serve MODEL_DIR's model until SIGTERM/SIGINT; UserError if start-up fails."""
     with _scratch() as scratch:
         bundle = check_model(settings)

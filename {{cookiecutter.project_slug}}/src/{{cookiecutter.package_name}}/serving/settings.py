@@ -6,7 +6,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
 
-from ..errors import UserError
+from ..core.errors import UserError
 
 ENVIRONMENT = {
     "model_uri": "MODEL_URI",

@@ -1,0 +1,274 @@
+"""Typed, validated run configuration, and `load_config(path)` to read it from YAML."""
+
+import hashlib
+import json
+from datetime import date
+from pathlib import Path
+from typing import Any, Literal, get_args
+
+import yaml
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    model_validator,
+)
+
+from .errors import UserError
+from .estimators import ESTIMATORS
+from .metrics import METRICS
+from .schema import FEATURE_COLUMNS, ProblemType, feature_names
+
+
+class Strict(BaseModel):
+    """Base for every config section: unknown keys are errors and values are immutable."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class DataConfig(Strict):
+    """Where the raw data is, where features go, and the date features are computed at."""
+
+    raw_path: Path
+    features_dir: Path = Path("data/features")
+    as_of: date = Field(description="Reference date for tenure features; fixed, so runs repeat.")
+    sample_rows: int | None = Field(
+        default=None, gt=0, description="Use only the first N rows (by id): for smoke runs."
+    )
+
+
+class SplitConfig(Strict):
+    """How the data is split into training and test sets."""
+
+    test_size: float = Field(default=0.2, gt=0.0, lt=1.0)
+    seed: int = 42
+
+
+class ModelConfig(Strict):
+    """Which estimator to fit, with which parameters, on which features."""
+
+    estimator: str
+    params: dict[str, Any] = Field(default_factory=dict)
+    exclude_features: list[str] = Field(
+        default_factory=list, description="Schema features the model must not use."
+    )
+
+    def features(self) -> list[str]:
+        """The schema's feature columns minus the excluded ones, in schema order."""
+        return [name for name in feature_names() if name not in self.exclude_features]
+
+
+class RegistryConfig(Strict):
+    """Where the run is recorded and under which name the model is registered."""
+
+    experiment: str = Field(min_length=1)
+    model_name: str = Field(min_length=1, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")
+
+
+class MetricRule(Strict):
+    """How one metric may move before the gate fails."""
+
+    direction: Literal["higher", "lower"] = Field(description="Which way is better.")
+    abs_tol: float = Field(default=0.0, ge=0.0)
+    rel_tol: float = Field(default=0.0, ge=0.0)
+
+
+class GateConfig(Strict):
+    """The metrics gate: where the baseline and candidate live, and one rule per gated metric."""
+
+    baseline: Path = Path("metrics/baseline.json")
+    candidate: Path = Path("metrics/candidate.json")
+    rules: dict[str, MetricRule] = Field(min_length=1)
+
+
+NumericMethod = Literal[
+    "wasserstein",
+    "ks",
+    "psi",
+    "jensenshannon",
+    "kl_div",
+    "hellinger",
+    "anderson",
+    "cramer_von_mises",
+    "ed",
+    "mannw",
+    "t_test",
+]
+CategoricalMethod = Literal[
+    "jensenshannon", "chisquare", "z", "psi", "kl_div", "hellinger", "TVD", "g_test"
+]
+
+
+class NumericDrift(Strict):
+    """How drift is measured on a numeric column: an Evidently method and its threshold."""
+
+    method: NumericMethod = "wasserstein"
+    threshold: float = Field(default=0.1, gt=0.0)
+
+
+class CategoricalDrift(Strict):
+    """How drift is measured on a categorical column: an Evidently method and its threshold."""
+
+    method: CategoricalMethod = "jensenshannon"
+    threshold: float = Field(default=0.1, gt=0.0)
+
+
+class ColumnDrift(Strict):
+    """A per-feature override of its kind's method and threshold."""
+
+    method: NumericMethod | CategoricalMethod
+    threshold: float = Field(gt=0.0)
+
+
+class MonitoringConfig(Strict):
+    """The monitoring job: where the log is, what counts as drift, and how much data it reads."""
+
+    log_dir: Path = Field(
+        default=Path("logs/predictions"), description="The service's PREDICTION_LOG_DIR."
+    )
+    output_dir: Path = Path("monitoring/reports")
+    labels_path: Path = Field(
+        default=Path("data/labels/labels.csv"),
+        description="Labels keyed by request id; live quality is reported when it exists.",
+    )
+    reference_rows: int = Field(
+        default=5000, gt=0, description="Training rows stored with each version as its baseline."
+    )
+    drift_share: float = Field(
+        default=0.2, gt=0.0, le=1.0, description="Drift when this share of features drifted."
+    )
+    numeric: NumericDrift = NumericDrift()
+    categorical: CategoricalDrift = CategoricalDrift()
+    prediction: NumericDrift = NumericDrift()
+    columns: dict[str, ColumnDrift] = Field(
+        default_factory=dict, description="Per-feature overrides of method and threshold."
+    )
+    min_rows: int = Field(default=1000, gt=0, description="Fewer rows in a window: no verdict.")
+    sample_above: int = Field(default=100_000, gt=0, description="Sample windows above this.")
+    sample_rows: int = Field(default=50_000, gt=0, description="Rows in such a sample.")
+    seed: int = 42
+    alert_attempts: int = Field(default=4, ge=1, le=10, description="Webhook tries per alert.")
+    alert_backoff_seconds: float = Field(
+        default=2.0, ge=0.0, description="Wait before the first retry; doubles after each."
+    )
+
+    @model_validator(mode="after")
+    def _check_sampling(self) -> "MonitoringConfig":
+        if self.sample_rows > self.sample_above:
+            raise ValueError("sample_rows must not exceed sample_above")
+        if self.sample_rows < self.min_rows:
+            raise ValueError("sample_rows must be at least min_rows")
+        for name, rule in self.columns.items():
+            kinds = {c.name: c.kind for c in FEATURE_COLUMNS}
+            if name not in kinds:
+                raise ValueError(f"columns.{name}: not a feature; features: {', '.join(kinds)}")
+            allowed = get_args(NumericMethod if kinds[name] == "numeric" else CategoricalMethod)
+            if rule.method not in allowed:
+                raise ValueError(
+                    f"columns.{name}: {rule.method} does not apply to a {kinds[name]} column; "
+                    f"use one of: {', '.join(allowed)}"
+                )
+        return self
+
+
+class ProjectConfig(Strict):
+    """Every step's configuration: data, split, model, metrics, registry, gate and monitoring."""
+
+    run_name: str = Field(min_length=1)
+    problem_type: ProblemType
+    data: DataConfig
+    split: SplitConfig = SplitConfig()
+    model: ModelConfig
+    metrics: list[str] = Field(min_length=1)
+    registry: RegistryConfig
+    gate: GateConfig | None = None
+    monitoring: MonitoringConfig = MonitoringConfig()
+
+    @model_validator(mode="after")
+    def _check_estimator_and_metrics(self) -> "ProjectConfig":
+        known = ESTIMATORS[self.problem_type]
+        if self.model.estimator not in known:
+            raise ValueError(
+                f"model.estimator '{self.model.estimator}' is not a {self.problem_type} "
+                f"estimator; choose one of: {', '.join(sorted(known))}"
+            )
+        unknown = [m for m in self.metrics if m not in METRICS[self.problem_type]]
+        if unknown:
+            raise ValueError(
+                f"metrics: {', '.join(unknown)} not available for {self.problem_type}; "
+                f"choose from: {', '.join(METRICS[self.problem_type])}"
+            )
+        bad = sorted(set(self.model.exclude_features) - set(feature_names()))
+        if bad:
+            raise ValueError(
+                f"model.exclude_features: {', '.join(bad)} not a feature; "
+                f"features: {', '.join(feature_names())}"
+            )
+        if not self.model.features():
+            raise ValueError("model.exclude_features: excludes every feature; keep at least one")
+        ungated = sorted(set(self.gate.rules) - set(self.metrics)) if self.gate else []
+        if ungated:
+            raise ValueError(
+                f"gate.rules: {', '.join(ungated)} not in metrics; add it there or drop the rule"
+            )
+        return self
+
+    def fingerprint(self) -> str:
+        """A hash of what determines the model and its metrics (not names or output folders)."""
+        relevant = self.model_dump(
+            mode="json",
+            exclude={
+                "run_name": True,
+                "registry": True,
+                "gate": True,
+                "monitoring": True,
+                "data": {"features_dir"},
+            },
+        )
+        canonical = json.dumps(relevant, sort_keys=True)
+        return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def _describe(error: ValidationError) -> str:
+    """Turn pydantic's report into one line: field path, problem, fix."""
+    parts = []
+    for item in error.errors():
+        where = ".".join(str(p) for p in item["loc"]) or "config"
+        if item["type"] == "extra_forbidden":
+            parts.append(f"{where}: unknown key; remove it or fix its spelling")
+        elif item["type"] == "missing":
+            parts.append(f"{where}: required key is missing; add it")
+        else:
+            message = item["msg"].removeprefix("Value error, ")
+            parts.append(f"{where}: {message} (got {item.get('input')!r})")
+    return "; ".join(parts)
+
+
+def parse_config(data: object, source: str = "config") -> ProjectConfig:
+    """Validate a mapping as a ProjectConfig, raising UserError with a one-line message.
+
+    The estimator's parameters are checked when its pipeline is built (`estimators.check_params`),
+    where scikit-learn is imported anyway.
+    """
+    if not isinstance(data, dict):
+        raise UserError(f"{source}: expected a mapping of settings, got {type(data).__name__}")
+    try:
+        return ProjectConfig.model_validate(data)
+    except ValidationError as error:
+        raise UserError(f"{source}: {_describe(error)}") from None
+
+
+def load_config(path: Path) -> ProjectConfig:
+    """Read and validate a YAML config file."""
+    if not path.is_file():
+        raise UserError(
+            f"config file {path} not found; pass an existing file, e.g. configs/v1.yaml"
+        )
+    try:
+        data = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        where = f" at line {mark.line + 1}" if mark is not None else ""
+        raise UserError(f"{path}: not valid YAML{where}; fix the syntax") from None
+    return parse_config(data, str(path))

@@ -1,0 +1,57 @@
+"""Data access: the only module that opens data files or an Ibis backend.
+
+The default backend is an embedded DuckDB; any Ibis backend (Spark, for data beyond one machine)
+can be passed instead, since the feature code only builds Ibis expressions.
+"""
+
+import hashlib
+from pathlib import Path
+
+import ibis
+import pandas as pd
+from ibis.backends import BaseBackend
+
+from ..core.errors import UserError
+
+
+def connect() -> BaseBackend:
+    """An in-process DuckDB connection, with one thread per core for repeatable results."""
+    return ibis.duckdb.connect()
+
+
+def read_raw(con: BaseBackend, path: Path) -> ibis.Table:
+    """Open a raw CSV (every column as text, as written, for validation) or Parquet file."""
+    if not path.is_file():
+        raise UserError(f"raw data file {path} not found; check data.raw_path in the config")
+    suffix = path.suffix.lower()
+    if suffix == ".csv":
+        return con.read_csv(path, all_varchar=True)
+    if suffix == ".parquet":
+        return con.read_parquet(path)
+    raise UserError(f"raw data file {path}: unsupported format '{suffix}'; use .csv or .parquet")
+
+
+def write_parquet(frame: pd.DataFrame, path: Path) -> None:
+    """Write a frame as Parquet, creating the folder."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    frame.to_parquet(path, index=False)
+
+
+def read_parquet(path: Path) -> pd.DataFrame:
+    """Read a Parquet file written by `write_parquet`."""
+    if not path.is_file():
+        raise UserError(f"feature file {path} not found; run the features step first")
+    return pd.read_parquet(path)
+
+
+def fingerprint(frame: pd.DataFrame) -> str:
+    """A content hash of a frame (column names, types and values), stable across runs."""
+    digest = hashlib.sha256()
+    digest.update(repr([(name, str(dtype)) for name, dtype in frame.dtypes.items()]).encode())
+    digest.update(pd.util.hash_pandas_object(frame, index=False).to_numpy().tobytes())
+    return digest.hexdigest()
+
+
+def file_sha256(path: Path) -> str:
+    """The SHA-256 of a file's bytes."""
+    return hashlib.sha256(path.read_bytes()).hexdigest()

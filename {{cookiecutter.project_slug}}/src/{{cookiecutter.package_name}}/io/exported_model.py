@@ -1,0 +1,89 @@
+"""A model version exported from the registry into a folder, loadable without MLflow.
+
+`registry.export_model` writes the folder: MLflow's model files plus `model-info.json`, which says
+what the folder holds (readable without any ML library: `serve` checks it before loading
+anything, and every response and prediction-log record carries it). The serving workers, and a
+container image with the model baked in, load the pipeline back with `read_bundle`; skops and
+scikit-learn are imported only there.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ..core.errors import UserError
+from ..core.model_uri import version_uri
+
+if TYPE_CHECKING:
+    from sklearn.pipeline import Pipeline
+
+INFO_FILE = "model-info.json"
+# An exported model as loaded: its metadata and the pipeline.
+Bundle = tuple["ModelInfo", "Pipeline"]
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    """What identifies a served model version and what it was trained on."""
+
+    name: str
+    version: str
+    run_id: str
+    source_uri: str
+    problem_type: str
+    data_fingerprint: str
+    config_fingerprint: str
+    metrics: dict[str, float]
+    signature: dict[str, Any]
+    model_file: str
+
+    @property
+    def uri(self) -> str:
+        """The concrete version's URI, `models:/<name>/<version>`."""
+        return version_uri(self.name, self.version)
+
+    @property
+    def training_fingerprint(self) -> str:
+        """One hash of the training config and data: equal for equal training runs."""
+        pair = f"{self.config_fingerprint}:{self.data_fingerprint}"
+        return hashlib.sha256(pair.encode()).hexdigest()
+
+
+def write_info(folder: Path, info: ModelInfo) -> None:
+    """Write `model-info.json` into an exported model folder."""
+    (folder / INFO_FILE).write_text(json.dumps(asdict(info), indent=2, sort_keys=True) + "\n")
+
+
+def has_bundle(folder: Path) -> bool:
+    """Whether the folder holds an exported model."""
+    return (folder / INFO_FILE).is_file()
+
+
+def read_info(folder: Path) -> ModelInfo:
+    """Read the metadata of an exported model."""
+    path = folder / INFO_FILE
+    try:
+        return ModelInfo(**json.loads(path.read_text()))
+    except (OSError, ValueError, TypeError) as error:
+        raise UserError(f"{path}: not a readable model export ({error}); export it again") from None
+
+
+def read_bundle(folder: Path) -> Bundle:
+    """Read an exported model: its metadata and the scikit-learn pipeline (skops, trusted types)."""
+    import skops.io
+    from sklearn.pipeline import Pipeline
+
+    from ..core.estimators import SKOPS_TRUSTED_TYPES
+
+    info = read_info(folder)
+    try:
+        model = skops.io.load(folder / info.model_file, trusted=SKOPS_TRUSTED_TYPES)
+    except Exception as error:  # skops raises many types for a damaged or untrusted file
+        raise UserError(f"cannot load model {info.uri} from {folder}: {error}") from None
+    if not isinstance(model, Pipeline):
+        raise UserError(f"cannot load model {info.uri}: expected a scikit-learn Pipeline")
+    return info, model

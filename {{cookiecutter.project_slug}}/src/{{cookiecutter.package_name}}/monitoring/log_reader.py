@@ -1,0 +1,321 @@
+"""The monitoring job's inputs, read column-wise by DuckDB: the prediction log and labels.
+
+`read_log` reads the files `serving.prediction_log` writes by the same rules as that module's
+`read_prediction_log` (a test keeps the two in agreement), but in DuckDB, in one pass: the fields
+of every line are checked in SQL, lines that break the format are counted, and only the rows in
+the window reach pandas, per model version a seeded sample when there are more than
+`sample_above` (only those rows' features are decoded). (One deliberate difference: a row number
+beyond 64 bits, which the writer never produces, counts as malformed here.)
+"""
+
+import os
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+
+from ..core.errors import UserError
+from ..core.schema import feature_names
+from ..io.prediction_log import FILE_PATTERN
+
+
+def _string(value: str) -> str:
+    return f"starts_with({value}, '\"')"
+
+
+def _number(value: str) -> str:
+    return f"left({value}, 1) IN ('-', '0', '1', '2', '3', '4', '5', '6', '7', '8', '9')"
+
+
+# What each field of a log line may hold, as `read_prediction_log` accepts it. The reader hands
+# over each value as valid JSON text, so its first character tells a string, a number or an
+# object apart; only a row number needs the exact JSON type (an integer).
+_FIELDS: dict[str, Callable[[str], str]] = {
+    "request_id": _string,
+    "row": lambda value: f"json_type({value}) IN ('BIGINT', 'UBIGINT')",
+    "timestamp": _string,
+    "model_name": _string,
+    "model_version": _string,
+    "run_id": _string,
+    "latency_ms": _number,
+    # Concatenated, not an f-string: two braces in a row would be Jinja in the project template.
+    "features": lambda value: "starts_with(" + value + ", '{')",
+    "prediction": _number,
+    "probability": lambda value: f"({value} IS NULL OR {_number(value)})",  # JSON null or absent
+}
+# An ISO-8601 time with a UTC offset: a timestamp without one is malformed.
+_ZONED = r"([zZ]|[+-]\d\d(:?\d\d)?)$"
+# The columns of a read: the log's fields, the features, and the sampling key (DuckDB's 64-bit
+# hash of seed, request id and row: a pseudo-random number per row, stable for a DuckDB version,
+# which uv.lock pins).
+_EMPTY = pd.DataFrame(
+    columns=[
+        "timestamp",
+        "request_id",
+        "row",
+        "model_name",
+        "model_version",
+        "prediction",
+        "probability",
+        *feature_names("numeric"),
+        *feature_names("categorical"),
+        "sample_key",
+    ]
+)
+
+
+@dataclass(frozen=True)
+class LogRead:
+    """One pass over the prediction log: every model version's rows in a window.
+
+    `kept` holds, per version, its rows in the window, or the `sample_above` with the smallest
+    sampling keys when there are more; `rows` counts them all per (model name, version), and
+    `logged` the well-formed lines. The files' lines are counted in the background (`lines`):
+    only the malformed count needs them, so the sample need not wait.
+    """
+
+    kept: pd.DataFrame
+    rows: dict[tuple[str, str], int]
+    logged: int
+    lines: Future[int]
+    sample_above: int
+    sample_rows: int
+
+    @property
+    def malformed(self) -> int:
+        """Lines that break the log's format, whatever their time or version (waits for them)."""
+        return self.lines.result() - self.logged
+
+    def window(self, model_name: str, model_version: str) -> "LogWindow":
+        """The rows of one version (a sample of `sample_rows` above `sample_above` rows)."""
+        rows = self.rows.get((model_name, model_version), 0)
+        mine = self.kept[
+            (self.kept["model_name"] == model_name) & (self.kept["model_version"] == model_version)
+        ]
+        if rows > self.sample_above:
+            mine = mine.nsmallest(self.sample_rows, "sample_key")
+        frame = mine.drop(columns=["model_name", "model_version", "sample_key"])
+        return LogWindow(
+            frame=frame.sort_values(["timestamp", "request_id", "row"], ignore_index=True),
+            rows=rows,
+            read=self,
+            other_versions={
+                f"{name}/{version}": n
+                for (name, version), n in sorted(self.rows.items())
+                if n and (name, version) != (model_name, model_version)
+            },
+        )
+
+
+@dataclass(frozen=True)
+class LogWindow:
+    """One model version's logged rows in a time window, and what else the log held."""
+
+    frame: pd.DataFrame
+    rows: int
+    other_versions: dict[str, int]
+    read: LogRead = field(repr=False)
+
+    @property
+    def sampled(self) -> bool:
+        """True when `frame` is a sample of the window's rows rather than all of them."""
+        return len(self.frame) < self.rows
+
+    @property
+    def malformed(self) -> int:
+        """The log's malformed lines (see `LogRead.malformed`)."""
+        return self.read.malformed
+
+
+def _records_sql() -> str:
+    """A query over the log files ($files): one row per well-formed line, its features as JSON.
+
+    Only the fields every line needs (to be checked, counted, filtered and sampled) are decoded
+    here; the features of the rows kept are decoded by `_features_sql`, after sampling.
+    """
+    types = " AND ".join(check(name) for name, check in _FIELDS.items())
+    columns = "{" + ", ".join(f"'{name}': 'JSON'" for name in _FIELDS) + "}"
+    return f"""
+        SELECT * EXCLUDE (ok)
+        FROM (
+            SELECT
+                coalesce(
+                    try_strptime(timestamp, '"%Y-%m-%dT%H:%M:%S.%f%z"'),
+                    CASE WHEN regexp_matches(timestamp ->> '$', '{_ZONED}')
+                        THEN TRY_CAST(timestamp ->> '$' AS TIMESTAMPTZ) END
+                ) AS timestamp,
+                request_id ->> '$' AS request_id,
+                TRY_CAST(row AS BIGINT) AS row,
+                model_name ->> '$' AS model_name,
+                model_version ->> '$' AS model_version,
+                prediction,
+                probability,
+                features,
+                {types} AS ok
+            FROM read_json(
+                $files, format = 'newline_delimited', columns = {columns}, ignore_errors = true
+            )
+        )
+        WHERE ok AND timestamp IS NOT NULL AND row IS NOT NULL
+    """
+
+
+def _features_sql(records: str) -> str:
+    """Typed columns of the well-formed `records` (a relation): the log fields, every feature."""
+    numeric, categorical = feature_names("numeric"), feature_names("categorical")
+    struct = "{" + ", ".join(f'"{name}": "VARCHAR"' for name in feature_names()) + "}"
+    values = [
+        *(f"TRY_CAST(f.{name} AS DOUBLE) AS {name}" for name in numeric),
+        *(f"f.{name} AS {name}" for name in categorical),
+    ]
+    return f"""
+        SELECT
+            timestamp, request_id, row, model_name, model_version,
+            CAST(prediction AS DOUBLE) AS prediction,
+            CAST(probability AS DOUBLE) AS probability,
+            {", ".join(values)},
+            sample_key
+        FROM (SELECT *, json_transform(features, '{struct}') AS f FROM {records})
+    """
+
+
+def _connect() -> duckdb.DuckDBPyConnection:
+    con = duckdb.connect()
+    con.execute("SET TimeZone = 'UTC'")
+    con.execute("SET preserve_insertion_order = false")
+    return con
+
+
+def read_log(
+    directory: Path,
+    *,
+    start: datetime,
+    end: datetime,
+    sample_above: int,
+    sample_rows: int,
+    seed: int,
+) -> LogRead:
+    """Read every log file once: per model version, its rows logged in [start, end).
+
+    Above `sample_above` rows, a version's rows are sampled: the `sample_rows` rows with the
+    smallest hash of (seed, request id, row), a uniform random sample without replacement that
+    depends on neither file order nor threads, so the same log, window and seed always give the
+    same rows.
+    """
+    if not directory.is_dir():
+        raise UserError(
+            f"prediction log folder {directory} not found; set monitoring.log_dir in the config "
+            "to the service's PREDICTION_LOG_DIR"
+        )
+    files = [str(path) for path in sorted(directory.glob(FILE_PATTERN))]
+    if not files:
+        return LogRead(_EMPTY, {}, 0, _counted(0), sample_above, sample_rows)
+    con = _connect()
+    # One core fewer than the machine has: meanwhile the caller imports MLflow and the drift
+    # worker imports Evidently.
+    con.execute(f"SET threads = {max(1, (os.cpu_count() or 1) - 1)}")
+    in_window = "timestamp >= $start AND timestamp < $end"
+    # One pass over the files: per model version, the rows in the window (counted) and the
+    # `sample_above` of them with the smallest keys (all of them when there are no more).
+    con.execute(
+        f"""
+        CREATE TEMP TABLE versions AS
+        SELECT model_name, model_version, count(*) AS logged,
+            count(*) FILTER ({in_window}) AS rows,
+            min_by(records, sample_key, $keep) FILTER ({in_window}) AS kept
+        FROM (SELECT *, hash($seed, request_id, row) AS sample_key FROM ({_records_sql()}))
+            AS records
+        GROUP BY ALL
+        """,
+        {"files": files, "start": start, "end": end, "seed": seed, "keep": sample_above},
+    )
+    counts = con.execute("SELECT model_name, model_version, logged, rows FROM versions").fetchall()
+    kept = con.execute(
+        _features_sql(
+            "(SELECT unnest(kept, recursive := true) FROM versions WHERE kept IS NOT NULL)"
+        )
+    ).df()
+    counter = ThreadPoolExecutor(max_workers=1, thread_name_prefix="log-lines")
+    lines = counter.submit(_count_lines, files)
+    counter.shutdown(wait=False)  # the thread ends with the count
+    return LogRead(
+        kept=kept,
+        rows={(name, version): n for name, version, _, n in counts},
+        logged=sum(logged for _, _, logged, _ in counts),
+        lines=lines,
+        sample_above=sample_above,
+        sample_rows=sample_rows,
+    )
+
+
+def _counted(value: int) -> Future[int]:
+    done: Future[int] = Future()
+    done.set_result(value)
+    return done
+
+
+def _count_lines(files: list[str]) -> int:
+    """Every line of the files, well-formed or not, read as plain text."""
+    found = (
+        _connect()
+        .execute(
+            "SELECT count(*) FROM read_csv($files, columns = {'line': 'VARCHAR'}, delim = '\x1e', "
+            "quote = '', escape = '', header = false, auto_detect = false, strict_mode = false)",
+            {"files": files},
+        )
+        .fetchone()
+    )
+    return found[0] if found else 0
+
+
+def read_labels(path: Path, target: str) -> pd.DataFrame:
+    """Read the labels that arrived for predicted rows, from CSV or Parquet.
+
+    Columns: `request_id`, `row` (optional, 0 when absent) and the target column of schema.py.
+    A row whose label is empty is not labelled yet.
+    """
+    # CSV as text, so that a label like "yes" is an error rather than a sniffed boolean.
+    readers = {".csv": "read_csv($path, all_varchar = true)", ".parquet": "read_parquet($path)"}
+    source = readers.get(path.suffix.lower())
+    if source is None:
+        raise UserError(f"labels file {path}: unsupported format; use .csv or .parquet")
+    con = _connect()
+    try:
+        columns = [
+            c[0]
+            for c in con.execute(f"DESCRIBE SELECT * FROM {source}", {"path": str(path)}).fetchall()
+        ]
+    except duckdb.Error as error:
+        raise UserError(
+            f"labels file {path} cannot be read: {str(error).splitlines()[0]}"
+        ) from None
+    missing = [name for name in ("request_id", target) if name not in columns]
+    if missing:
+        raise UserError(
+            f"labels file {path}: missing column(s) {', '.join(missing)}; it needs request_id, "
+            f"{target} and optionally row"
+        )
+    row = "TRY_CAST(row AS BIGINT)" if "row" in columns else "0"
+    frame = con.execute(
+        f"SELECT CAST(request_id AS VARCHAR) AS request_id, {row} AS row, "
+        f"TRY_CAST({target} AS DOUBLE) AS label, {target} IS NOT NULL AS given FROM {source}",
+        {"path": str(path)},
+    ).df()
+    bad = int((frame["given"] & frame["label"].isna()).sum()) + int(frame["row"].isna().sum())
+    if bad:
+        raise UserError(
+            f"labels file {path}: {bad} row(s) with a label that is not a number or a row that "
+            "is not an integer; fix them"
+        )
+    frame = frame[frame["given"]].drop(columns="given")
+    duplicated = int(frame.duplicated(["request_id", "row"]).sum())
+    if duplicated:
+        raise UserError(
+            f"labels file {path}: {duplicated} duplicated (request_id, row) key(s); keep one "
+            "label per predicted row"
+        )
+    return frame.reset_index(drop=True)

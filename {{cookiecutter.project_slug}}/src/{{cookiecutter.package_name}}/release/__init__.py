@@ -1,0 +1,1 @@
+"""Release step: the metrics gate, the metrics files it compares, and promotion to champion."""

@@ -1,0 +1,1 @@
+"""Training step: features -> split -> fit -> evaluate -> log and register one model version."""

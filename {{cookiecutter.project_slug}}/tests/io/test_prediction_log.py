@@ -1,0 +1,128 @@
+"""The prediction log's writer and the reader the monitoring job uses."""
+
+import json
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from {{ cookiecutter.package_name }}.core.errors import UserError
+from {{ cookiecutter.package_name }}.io.prediction_log import (
+    LoggedRequest,
+    PredictionLogWriter,
+    read_prediction_log,
+)
+
+START = datetime(2026, 1, 1, tzinfo=UTC)
+
+
+def logged(request_id: str, rows: int, minutes: int = 0, version: str = "1") -> LoggedRequest:
+    return LoggedRequest(
+        request_id=request_id,
+        timestamp=START + timedelta(minutes=minutes),
+        model_name="m",
+        model_version=version,
+        run_id="r",
+        latency_ms=1.5,
+        features=[{"age": float(i), "plan": None} for i in range(rows)],
+        predictions=[i % 2 for i in range(rows)],
+        probabilities=[0.25] * rows,
+    )
+
+
+def write(folder: Path, *items: LoggedRequest, max_bytes: int = 1_000_000) -> None:
+    writer = PredictionLogWriter(folder, max_bytes=max_bytes)
+    writer.start()
+    for item in items:
+        writer.write(item)
+    writer.close()
+
+
+def test_one_line_per_row_in_the_documented_format(tmp_path: Path) -> None:
+    write(tmp_path, logged("a", 2))
+    [path] = tmp_path.glob("predictions-*.jsonl")
+    first = json.loads(path.read_text().splitlines()[0])
+    assert first == {
+        "request_id": "a",
+        "row": 0,
+        "timestamp": "2026-01-01T00:00:00+00:00",
+        "model_name": "m",
+        "model_version": "1",
+        "run_id": "r",
+        "latency_ms": 1.5,
+        "features": {"age": 0.0, "plan": None},
+        "prediction": 0,
+        "probability": 0.25,
+    }
+
+
+def test_reader_returns_rows_with_feature_columns(tmp_path: Path) -> None:
+    write(tmp_path, logged("a", 2), logged("b", 1, minutes=1))
+    frame, malformed = read_prediction_log(tmp_path)
+    assert malformed == 0
+    assert list(frame["request_id"]) == ["a", "a", "b"]
+    assert list(frame["row"]) == [0, 1, 0]
+    assert str(frame["timestamp"].dt.tz) == "UTC"
+    assert list(frame["age"]) == [0.0, 1.0, 0.0]
+    assert frame["plan"].isna().all()
+
+
+def test_reader_filters_by_time_and_model(tmp_path: Path) -> None:
+    write(tmp_path, logged("a", 1), logged("b", 1, 10), logged("c", 1, 20, version="2"))
+    window, _ = read_prediction_log(tmp_path, start=START + timedelta(minutes=5))
+    assert list(window["request_id"]) == ["b", "c"]
+    naive_end = (START + timedelta(minutes=20)).replace(tzinfo=None)
+    window, _ = read_prediction_log(tmp_path, end=naive_end)
+    assert list(window["request_id"]) == ["a", "b"]
+    version, _ = read_prediction_log(tmp_path, model_name="m", model_version="2")
+    assert list(version["request_id"]) == ["c"]
+    assert read_prediction_log(tmp_path, model_name="other")[0].empty
+
+
+def test_malformed_lines_are_counted_not_dropped_silently(tmp_path: Path) -> None:
+    write(tmp_path, logged("a", 2))
+    [path] = tmp_path.glob("predictions-*.jsonl")
+    good = path.read_text()
+    missing_key = json.dumps(
+        {k: v for k, v in json.loads(good.splitlines()[0]).items() if k != "run_id"}
+    )
+    path.write_text(good + "not json\n" + missing_key + "\n" + '{"request_id": "cut sh')
+    frame, malformed = read_prediction_log(tmp_path)
+    assert len(frame) == 2
+    assert malformed == 3
+
+
+def test_files_rotate_by_size_and_nothing_is_lost(tmp_path: Path) -> None:
+    write(tmp_path, *(logged(str(i), 5) for i in range(40)), max_bytes=2_000)
+    files = sorted(tmp_path.glob("predictions-*.jsonl"))
+    assert len(files) > 3
+    assert all(path.stat().st_size < 2_000 + 5 * 400 for path in files)
+    frame, malformed = read_prediction_log(tmp_path)
+    assert (len(frame), malformed) == (200, 0)
+
+
+def test_missing_folder_and_unwritable_folder_are_user_errors(tmp_path: Path) -> None:
+    with pytest.raises(UserError, match="not found"):
+        read_prediction_log(tmp_path / "nope")
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    with pytest.raises(UserError, match="PREDICTION_LOG_DIR"):
+        PredictionLogWriter(blocker / "log", max_bytes=10_000).start()
+
+
+def test_empty_folder_reads_as_an_empty_frame(tmp_path: Path) -> None:
+    frame, malformed = read_prediction_log(tmp_path)
+    assert frame.empty
+    assert malformed == 0
+    assert "model_version" in frame.columns
+
+
+def test_a_line_without_probability_reads_as_null(tmp_path: Path) -> None:
+    line = logged("r1", 1).lines().splitlines()[0]
+    record = json.loads(line)
+    del record["probability"]
+    (tmp_path / "predictions-h-1-0-0.jsonl").write_text(json.dumps(record) + "\n")
+    frame, malformed = read_prediction_log(tmp_path)
+    assert malformed == 0
+    assert len(frame) == 1
+    assert frame["probability"].isna().all()

@@ -1,0 +1,166 @@
+import json
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from {{ cookiecutter.package_name }}.core.errors import UserError
+from {{ cookiecutter.package_name }}.core.schema import feature_names
+from {{ cookiecutter.package_name }}.io.prediction_log import (
+    LoggedRequest,
+    PredictionLogWriter,
+    read_prediction_log,
+)
+from {{ cookiecutter.package_name }}.monitoring.log_reader import LogWindow, read_labels, read_log
+
+START = datetime(2026, 1, 1, tzinfo=UTC)
+FEATURES = {
+    "plan": "basic",
+    "region": None,
+    "age": 40.0,
+    "monthly_spend": 20.5,
+    "support_tickets": 1.0,
+    "last_login_days": None,
+    "tenure_days": 300.0,
+    "signup_month": 4.0,
+    "tickets_per_year": 1.2,
+}
+
+
+def request(i: int, version: str = "1", rows: int = 1) -> LoggedRequest:
+    return LoggedRequest(
+        request_id=f"req-{i}",
+        timestamp=START + timedelta(minutes=i),
+        model_name="m",
+        model_version=version,
+        run_id="run",
+        latency_ms=2.0,
+        features=[{**FEATURES, "age": float(i % 50 + row)} for row in range(rows)],
+        predictions=[i % 2] * rows,
+        probabilities=[0.5] * rows,
+    )
+
+
+def write(folder: Path, items: list[LoggedRequest], max_bytes: int = 10_000_000) -> None:
+    writer = PredictionLogWriter(folder, max_bytes=max_bytes)
+    writer.start()
+    for item in items:
+        writer.write(item)
+    writer.close()
+
+
+def window(folder: Path, **changes: object) -> LogWindow:
+    options: dict[str, object] = {
+        "start": START,
+        "end": START + timedelta(days=30),
+        "sample_above": 100_000,
+        "sample_rows": 100_000,
+        "seed": 42,
+    }
+    version = str(changes.pop("model_version", "1"))
+    read = read_log(folder, **{**options, **changes})  # type: ignore[arg-type]
+    return read.window("m", version)
+
+
+MALFORMED = [
+    "not json",
+    '{"request_id": "cut sh',
+    "",
+    "[1, 2]",
+    json.dumps({"request_id": "no-run-id", "row": 0}),
+]
+
+
+def test_columnar_reader_agrees_with_the_prediction_log_reader(tmp_path: Path) -> None:
+    items = [request(i, version="2" if i % 7 == 0 else "1", rows=1 + i % 3) for i in range(60)]
+    write(tmp_path, items, max_bytes=3_000)
+    first = sorted(tmp_path.glob("predictions-*.jsonl"))[0]
+    lines = first.read_text().splitlines()
+    broken = {
+        **json.loads(lines[0]),
+        "row": True,  # a boolean is not a row number
+    }
+    naive = {**json.loads(lines[0]), "timestamp": "2026-01-01T00:00:00"}
+    extra = [*MALFORMED, json.dumps(broken), json.dumps(naive)]
+    first.write_text("\n".join([*lines[:2], *extra, *lines[2:]]) + "\n")
+
+    start, end = START + timedelta(minutes=5), START + timedelta(minutes=50)
+    expected, malformed = read_prediction_log(
+        tmp_path, start=start, end=end, model_name="m", model_version="1"
+    )
+    found = window(tmp_path, start=start, end=end)
+    assert found.malformed == malformed == len(extra)
+    assert found.rows == len(expected)
+    assert not found.sampled
+    columns = ["request_id", "row", "timestamp", "prediction", "probability", *feature_names()]
+    pd.testing.assert_frame_equal(
+        found.frame[columns].reset_index(drop=True),
+        expected[columns].astype(found.frame[columns].dtypes.to_dict()).reset_index(drop=True),
+        check_dtype=False,
+    )
+    everything, _ = read_prediction_log(tmp_path, start=start, end=end)
+    other = everything[everything["model_version"] == "2"]
+    assert found.other_versions == {"m/2": len(other)}
+
+
+def test_sample_is_seeded_exact_and_independent_of_files(tmp_path: Path) -> None:
+    items = [request(i, rows=3) for i in range(400)]
+    write(tmp_path / "one-file", items)
+    write(tmp_path / "many-files", items, max_bytes=2_000)
+    assert len(list((tmp_path / "many-files").glob("*.jsonl"))) > 10
+    sample = {"sample_above": 1000, "sample_rows": 500}
+    first = window(tmp_path / "one-file", **sample)
+    assert (first.rows, len(first.frame), first.sampled) == (1200, 500, True)
+    again = window(tmp_path / "many-files", **sample)
+    pd.testing.assert_frame_equal(first.frame, again.frame)
+    other_seed = window(tmp_path / "one-file", **sample, seed=7)
+    assert set(other_seed.frame["request_id"]) != set(first.frame["request_id"])
+    below = window(tmp_path / "one-file", sample_above=1200, sample_rows=500)
+    assert (len(below.frame), below.sampled) == (1200, False)
+
+
+def test_window_and_version_filters(tmp_path: Path) -> None:
+    write(tmp_path, [request(i, version=str(1 + i % 2)) for i in range(10)])
+    found = window(tmp_path, end=START + timedelta(minutes=4))
+    assert list(found.frame["request_id"]) == ["req-0", "req-2"]
+    assert found.other_versions == {"m/2": 2}
+    assert window(tmp_path, model_version="3").rows == 0
+
+
+def test_empty_and_missing_folders(tmp_path: Path) -> None:
+    empty = window(tmp_path)
+    assert (empty.rows, empty.malformed, empty.frame.empty) == (0, 0, True)
+    with pytest.raises(UserError, match=r"prediction log folder .* not found"):
+        window(tmp_path / "missing")
+
+
+def test_labels_csv_with_and_without_row(tmp_path: Path) -> None:
+    path = tmp_path / "labels.csv"
+    path.write_text("request_id,churned\na,1\nb,0\nc,\n")
+    labels = read_labels(path, "churned")
+    assert labels.to_dict("records") == [
+        {"request_id": "a", "row": 0, "label": 1.0},
+        {"request_id": "b", "row": 0, "label": 0.0},
+    ]
+    parquet = tmp_path / "labels.parquet"
+    pd.DataFrame({"request_id": ["a"], "row": [2], "churned": [1]}).to_parquet(parquet)
+    assert read_labels(parquet, "churned").to_dict("records") == [
+        {"request_id": "a", "row": 2, "label": 1.0}
+    ]
+
+
+@pytest.mark.parametrize(
+    ("name", "text", "expected"),
+    [
+        ("labels.csv", "request_id,label\na,1\n", "missing column(s) churned"),
+        ("labels.csv", "request_id,churned\na,1\na,0\n", "1 duplicated (request_id, row) key"),
+        ("labels.csv", "request_id,churned\na,yes\n", "not a number"),
+        ("labels.json", "{}", "unsupported format"),
+    ],
+)
+def test_bad_labels_are_user_errors(tmp_path: Path, name: str, text: str, expected: str) -> None:
+    path = tmp_path / name
+    path.write_text(text)
+    with pytest.raises(UserError, match=expected.replace("(", r"\(").replace(")", r"\)")):
+        read_labels(path, "churned")

@@ -1,0 +1,241 @@
+"""The service through FastAPI's TestClient: every endpoint and every kind of bad input."""
+
+import gc
+import json
+import math
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+import skops.io
+from fastapi.testclient import TestClient
+
+from {{ cookiecutter.package_name }}.core.errors import UserError
+from {{ cookiecutter.package_name }}.core.estimators import SKOPS_TRUSTED_TYPES
+from {{ cookiecutter.package_name }}.core.schema import FEATURE_COLUMNS, feature_names
+from {{ cookiecutter.package_name }}.io.prediction_log import read_prediction_log
+from {{ cookiecutter.package_name }}.serving.app import create_app
+from {{ cookiecutter.package_name }}.serving.payloads import PredictResponse
+from {{ cookiecutter.package_name }}.serving.settings import Settings
+
+API_KEY = "k" * 24
+
+
+def records(model_dir: Path, count: int = 3) -> list[dict[str, Any]]:
+    """Rows of real features (missing values as null), as a client sends them."""
+    frame = pd.read_parquet(model_dir / "features.parquet").head(count)
+    return [
+        {str(k): None if isinstance(v, float) and math.isnan(v) else v for k, v in row.items()}
+        for row in frame.astype(object).to_dict("records")
+    ]
+
+
+def settings(model_dir: Path, log_dir: Path, **extra: Any) -> Settings:
+    return Settings(model_dir=model_dir, prediction_log_dir=log_dir, **extra)
+
+
+@pytest.fixture
+def client(model_dir: Path, tmp_path: Path) -> Iterator[TestClient]:
+    app = create_app(
+        settings(model_dir, tmp_path / "log", max_batch_rows=50, max_body_bytes=20_000)
+    )
+    with TestClient(app) as started:
+        yield started
+
+
+def test_predict_answers_with_the_version_and_a_request_id(
+    client: TestClient, model_dir: Path
+) -> None:
+    response = client.post("/predict", json={"records": records(model_dir)})
+    assert response.status_code == 200
+    body = PredictResponse.model_validate(response.json())
+    assert (body.model_name, body.model_version) == ("test-model", "7")
+    assert response.headers["x-request-id"] == body.request_id
+    assert response.headers["x-model-version"] == "7"
+    assert response.headers["x-model-run-id"] == "run-7"
+    assert len(response.headers["x-model-training-fingerprint"]) == 64
+    assert len(body.predictions) == 3
+    for prediction in body.predictions:
+        if prediction.probabilities is not None:
+            assert math.isclose(sum(prediction.probabilities.values()), 1.0)
+
+
+def test_predictions_equal_the_pipeline_on_the_same_rows(
+    client: TestClient, model_dir: Path
+) -> None:
+    rows = records(model_dir, 40)
+    assert any(value is None for row in rows for value in row.values()), "missing values too"
+    response = client.post("/predict", json={"records": rows})
+    model = skops.io.load(model_dir / "model.skops", trusted=SKOPS_TRUSTED_TYPES)
+    expected = model.predict(pd.read_parquet(model_dir / "features.parquet").head(40))
+    served = [p["prediction"] for p in response.json()["predictions"]]
+    np.testing.assert_allclose(served, expected)
+
+
+def test_client_request_id_is_kept(client: TestClient, model_dir: Path) -> None:
+    response = client.post(
+        "/predict", json={"records": records(model_dir, 1)}, headers={"X-Request-ID": "abc-123"}
+    )
+    assert response.json()["request_id"] == "abc-123"
+
+
+def _bad(model_dir: Path, case: str) -> tuple[dict[str, Any], int, str]:
+    """A bad request for each case, the status it must get and what the message must name."""
+    row = records(model_dir, 1)[0]
+    numeric = feature_names("numeric")[0]
+    categorical = feature_names("categorical")[0]
+    if case == "wrong type":
+        return {"json": {"records": [{**row, numeric: "many"}]}}, 422, f"records[0].{numeric}"
+    if case == "wrong category type":
+        return {"json": {"records": [{**row, categorical: 3}]}}, 422, f"records[0].{categorical}"
+    if case == "missing field":
+        partial = {k: v for k, v in row.items() if k != numeric}
+        return {"json": {"records": [partial]}}, 422, f"records[0].{numeric}: Field required"
+    if case == "unknown field":
+        return {"json": {"records": [{**row, "colour": "red"}]}}, 422, "records[0].colour"
+    if case == "empty batch":
+        return {"json": {"records": []}}, 422, "records: List should have at least 1 item"
+    if case == "batch above the limit":
+        return {"json": {"records": [row] * 51}}, 422, "records: List should have at most 50"
+    if case == "body above the size limit":
+        return {"json": {"records": [row] * 49, "pad": "x" * 20_000}}, 413, "MAX_BODY_BYTES"
+    if case == "invalid JSON":
+        headers = {"content-type": "application/json"}
+        return {"content": b'{"records": [', "headers": headers}, 422, "body: invalid JSON"
+    if case == "not an object":
+        return {"json": [row]}, 422, "body: Input should be a valid dictionary"
+    if case == "unknown top-level key":
+        return {"json": {"records": [row], "extra": 1}}, 422, "extra: Extra inputs"
+    if case == "NaN":
+        headers = {"content-type": "application/json"}
+        text = json.dumps({"records": [{**row, numeric: float("nan")}]})
+        return {"content": text.encode(), "headers": headers}, 422, f"records[0].{numeric}"
+    raise AssertionError(case)
+
+
+BAD_CASES = [
+    "wrong type",
+    "wrong category type",
+    "missing field",
+    "unknown field",
+    "empty batch",
+    "batch above the limit",
+    "body above the size limit",
+    "invalid JSON",
+    "not an object",
+    "unknown top-level key",
+    "NaN",
+]
+
+
+@pytest.mark.parametrize("case", BAD_CASES)
+def test_bad_input_is_a_4xx_naming_the_field(
+    client: TestClient, model_dir: Path, case: str
+) -> None:
+    request, status, named = _bad(model_dir, case)
+    response = client.post("/predict", **request)
+    assert response.status_code == status, response.text
+    assert named in response.json()["detail"]
+    assert client.get("/livez").status_code == 200, "the worker is still alive"
+
+
+def test_body_above_the_limit_without_content_length(client: TestClient) -> None:
+    chunks = (b"x" * 5_000 for _ in range(5))
+    response = client.post("/predict", content=chunks, headers={"content-type": "application/json"})
+    assert response.status_code == 413
+
+
+def test_health_model_and_metrics(client: TestClient, model_dir: Path) -> None:
+    client.post("/predict", json={"records": records(model_dir, 2)})
+    assert client.get("/livez").json() == {"status": "alive"}
+    assert client.get("/readyz").json() == {"status": "ready"}
+    described = client.get("/model").json()
+    assert described["version"] == "7"
+    assert described["source_uri"] == "models:/test-model@champion"
+    assert described["metrics"] == {"score": 0.5}
+    assert described["signature"]["inputs"]
+    text = client.get("/metrics").text
+    assert 'predictions_total{model_name="test-model",model_version="7"} 2.0' in text
+    assert 'http_requests_total{method="POST",route="/predict",status="200"}' in text
+    assert "http_request_duration_seconds_bucket" in text
+    assert "http_requests_in_flight" in text
+
+
+def test_not_ready_until_the_model_is_loaded(model_dir: Path, tmp_path: Path) -> None:
+    client = TestClient(create_app(settings(model_dir, tmp_path)))  # no lifespan: not started
+    assert client.get("/livez").status_code == 200
+    assert client.get("/readyz").status_code == 503
+    response = client.post("/predict", json={"records": records(model_dir, 1)})
+    assert response.status_code == 503
+    assert "not loaded" in response.json()["detail"]
+
+
+def test_start_up_objects_are_frozen_out_of_garbage_collection(
+    model_dir: Path, tmp_path: Path
+) -> None:
+    gc.unfreeze()
+    try:
+        with TestClient(create_app(settings(model_dir, tmp_path))) as client:
+            assert client.get("/readyz").status_code == 200
+            assert gc.get_freeze_count() > 0, "the loaded model and libraries are frozen"
+    finally:
+        gc.unfreeze()
+
+
+def test_docs_work_offline(client: TestClient) -> None:
+    for page in ("/docs", "/redoc"):
+        html = client.get(page).text
+        assert not re.search(r"(src|href)=\"https?://", html), f"{page} loads from the network"
+        for asset in re.findall(r"(?:src|href)=\"(/[^\"]+)\"", html):
+            assert client.get(asset).status_code == 200, asset
+    schema = client.get("/openapi.json").json()
+    record = schema["components"]["schemas"]["Record"]
+    assert record["required"] == feature_names()
+    assert record["additionalProperties"] is False
+
+
+def test_api_key_guards_everything_but_health(model_dir: Path, tmp_path: Path) -> None:
+    app = create_app(settings(model_dir, tmp_path, api_key=API_KEY))
+    body = {"records": records(model_dir, 1)}
+    with TestClient(app) as client:
+        for path in ("/livez", "/readyz"):
+            assert client.get(path).status_code == 200
+        for path in ("/model", "/metrics", "/docs", "/openapi.json"):
+            assert client.get(path).status_code == 401, path
+        assert client.post("/predict", json=body).status_code == 401
+        wrong = client.post("/predict", json=body, headers={"X-API-Key": "w" * 24})
+        assert wrong.status_code == 401
+        assert "API key" in wrong.json()["detail"]
+        assert client.post("/predict", json=body, headers={"X-API-Key": API_KEY}).is_success
+        bearer = {"Authorization": f"Bearer {API_KEY}"}
+        assert client.get("/model", headers=bearer).is_success
+
+
+def test_every_request_is_logged_with_its_version(model_dir: Path, tmp_path: Path) -> None:
+    app = create_app(settings(model_dir, tmp_path / "log"))
+    with TestClient(app) as client:
+        ids = [
+            client.post("/predict", json={"records": records(model_dir, n)}).json()["request_id"]
+            for n in (1, 2, 3)
+        ]
+    frame, malformed = read_prediction_log(tmp_path / "log")
+    assert malformed == 0
+    assert frame.groupby("request_id").size().to_dict() == dict(zip(ids, (1, 2, 3), strict=True))
+    assert set(frame["model_version"]) == {"7"}
+    assert set(frame["run_id"]) == {"run-7"}
+    assert list(frame.columns[-len(FEATURE_COLUMNS) :]) == feature_names()
+
+
+def test_bad_settings_are_one_line() -> None:
+    with pytest.raises(UserError) as caught:
+        Settings.from_env({"MAX_BATCH_ROWS": "lots", "MODEL_URI": "runs:/abc/model"})
+    message = str(caught.value)
+    assert "\n" not in message
+    assert "MAX_BATCH_ROWS='lots'" in message
+    assert "MODEL_URI='runs:/abc/model': use models:/<name>/<version>" in message
+    with pytest.raises(UserError, match="API_KEY: use a key of at least 16 characters"):
+        Settings.from_env({"API_KEY": "secret"})

@@ -1,0 +1,170 @@
+"""The real server: `serve` with two uvicorn workers on 127.0.0.1, from a registered model."""
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import httpx2 as httpx
+import pytest
+
+from {{ cookiecutter.package_name }}.core.config import load_config
+from {{ cookiecutter.package_name }}.io.prediction_log import read_prediction_log
+from {{ cookiecutter.package_name }}.training.train import train
+from tests.helpers import PROJECT
+
+pytestmark = pytest.mark.slow
+CLI = str(Path(sys.executable).parent / "{{ cookiecutter.project_slug }}")
+STARTUP_SECONDS = 120
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def _record(row: int) -> dict[str, Any]:
+    return {
+        "plan": ("basic", "standard", "premium")[row % 3],
+        "region": None if row % 4 == 0 else "north",
+        "age": None if row % 5 == 0 else 30.0 + row,
+        "monthly_spend": 20.0 + row,
+        "support_tickets": float(row % 6),
+        "last_login_days": None,
+        "tenure_days": 100.0 + row,
+        "signup_month": float(1 + row % 12),
+        "tickets_per_year": 0.5,
+    }
+
+
+class Server:
+    """`{{ cookiecutter.project_slug }} serve` in its own process group, answering on a free loopback port."""
+
+    def __init__(self, workdir: Path, uri: str, workers: int = 2) -> None:
+        self.url = f"http://127.0.0.1:{_free_port()}"
+        self.log = workdir / "predictions"
+        env = {**os.environ, "PREDICTION_LOG_DIR": str(self.log)}
+        command = [CLI, "serve", "--model", uri, "--workers", str(workers)]
+        command += ["--port", self.url.rsplit(":", 1)[1]]
+        self.process = subprocess.Popen(
+            command,
+            env=env,
+            start_new_session=True,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+        )
+        deadline = time.monotonic() + STARTUP_SECONDS
+        while time.monotonic() < deadline and self.process.poll() is None:
+            try:
+                if httpx.get(f"{self.url}/readyz", timeout=1).status_code == 200:
+                    return
+            except httpx.TransportError:
+                time.sleep(0.1)
+        self.kill()
+        raise AssertionError(f"server did not start:\n{self.output()}")
+
+    def predict(self, rows: list[dict[str, Any]]) -> httpx.Response:
+        return httpx.post(f"{self.url}/predict", json={"records": rows}, timeout=30)
+
+    def stop(self) -> int:
+        self.process.send_signal(signal.SIGTERM)
+        return self.process.wait(timeout=60)
+
+    def kill(self) -> None:
+        """kill -9 the parent and its workers (the whole process group this test started)."""
+        os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait(timeout=60)
+
+    def output(self) -> str:
+        assert self.process.stdout is not None
+        return self.process.stdout.read().decode()
+
+
+@pytest.fixture(scope="module")
+def registered(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, str]]:
+    """A registry with one trained smoke model; tests run in its folder."""
+    project = PROJECT
+    folder = tmp_path_factory.mktemp("served")
+    previous = Path.cwd()
+    os.symlink(project / "data", folder / "data")
+    os.chdir(folder)
+    os.environ.pop("MLFLOW_TRACKING_URI", None)
+    try:
+        result = train(load_config(project / "configs" / "smoke.yaml"))
+        yield folder, result.version.uri
+    finally:
+        os.chdir(previous)
+
+
+def test_two_workers_log_exactly_one_record_per_row(
+    registered: tuple[Path, str], tmp_path: Path
+) -> None:
+    _, uri = registered
+    server = Server(tmp_path, uri)
+    try:
+        sizes = [1 + i % 4 for i in range(60)]
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            responses = list(
+                pool.map(lambda n: server.predict([_record(r) for r in range(n)]), sizes)
+            )
+        model = httpx.get(f"{server.url}/model", timeout=5).json()
+    finally:
+        assert server.stop() == 0
+    assert all(r.status_code == 200 for r in responses)
+    version = uri.rsplit("/", 1)[1]
+    assert {r.headers["x-model-version"] for r in responses} == {version} == {model["version"]}
+    frame, malformed = read_prediction_log(server.log)
+    assert malformed == 0
+    sent = {r.json()["request_id"]: size for r, size in zip(responses, sizes, strict=True)}
+    assert frame.groupby("request_id").size().to_dict() == sent
+    assert set(frame["model_version"]) == {version}
+    assert set(frame["run_id"]) == {model["run_id"]}
+    assert len({path.name.split("-")[2] for path in server.log.iterdir()}) == 2, (
+        "one file set per worker"
+    )
+
+
+def test_kill_9_loses_at_most_the_unflushed_tail(
+    registered: tuple[Path, str], tmp_path: Path
+) -> None:
+    _, uri = registered
+    server = Server(tmp_path, uri)
+    first = [server.predict([_record(i)]).json()["request_id"] for i in range(20)]
+    deadline = time.monotonic() + 30  # the writer catches up as soon as it is idle
+    while time.monotonic() < deadline and len(read_prediction_log(server.log)[0]) < len(first):
+        time.sleep(0.05)
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        tail = [
+            r.json()["request_id"]
+            for r in pool.map(lambda i: server.predict([_record(i)]), range(40))
+        ]
+    server.kill()
+    frame, malformed = read_prediction_log(server.log)
+    logged = list(frame["request_id"])
+    assert set(first) <= set(logged), "everything flushed before the kill survives"
+    assert set(logged) <= set(first) | set(tail)
+    assert len(logged) == len(set(logged)), "no record twice"
+    assert malformed <= len(list(server.log.iterdir())), "at most one cut line per file"
+
+
+def test_a_model_that_cannot_load_stops_start_up_in_one_line(
+    registered: tuple[Path, str], tmp_path: Path
+) -> None:
+    done = subprocess.run(
+        [CLI, "serve", "--model", "models:/no-such-model/3", "--port", str(_free_port())],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 2
+    assert len(done.stderr.strip().splitlines()) == 1, done.stderr
+    assert done.stderr.startswith("error: cannot load model models:/no-such-model/3: ")
+    assert done.stdout == ""
