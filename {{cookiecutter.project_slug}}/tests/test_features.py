@@ -8,7 +8,7 @@ import pytest
 
 from {{ cookiecutter.package_name }}.core.config import DataConfig
 from {{ cookiecutter.package_name }}.core.errors import UserError
-from {{ cookiecutter.package_name }}.core.schema import TARGETS, feature_names, raw_column_names
+from {{ cookiecutter.package_name }}.core.schema import RAW_COLUMNS, TARGETS, feature_names
 from {{ cookiecutter.package_name }}.features import MANIFEST_FILE, build_features
 from tests.helpers import PROJECT
 
@@ -34,7 +34,7 @@ def test_sample_data_has_what_the_template_promises() -> None:
     frame = pd.read_csv(SAMPLE)
     assert len(frame) >= 2000
     assert SAMPLE.stat().st_size < 1_000_000
-    assert list(frame.columns) == raw_column_names()
+    assert list(frame.columns) == [column.name for column in RAW_COLUMNS]
     assert frame[["region", "age", "last_login_days"]].isna().any().all()
 
 

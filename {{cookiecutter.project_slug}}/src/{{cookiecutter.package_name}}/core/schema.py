@@ -71,11 +71,6 @@ FEATURE_COLUMNS: tuple[FeatureColumn, ...] = (
 MISSING_CATEGORY = "unknown"
 
 
-def raw_column_names() -> list[str]:
-    """Names of every raw column, in schema order."""
-    return [column.name for column in RAW_COLUMNS]
-
-
 def feature_names(kind: Kind | None = None) -> list[str]:
     """Names of the model's input columns, optionally only those of one kind."""
     return [c.name for c in FEATURE_COLUMNS if kind is None or c.kind == kind]
