@@ -8,7 +8,6 @@ import yaml
 from {{ cookiecutter.package_name }}.core.config import load_config, parse_config
 from {{ cookiecutter.package_name }}.core.errors import UserError
 from {{ cookiecutter.package_name }}.core.estimators import check_params
-
 from tests.helpers import PROJECT
 
 CONFIGS = PROJECT / "configs"
