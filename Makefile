@@ -34,6 +34,6 @@ bench-monitoring: setup ## Monitoring job vs plain Evidently preset on 1M logged
 lock: setup ## Regenerate the generated project's uv.lock files (one per minimum Python)
 	$(UV) run --locked python scripts/lock.py
 
-lint: setup ## Ruff on the template's own Python (tests, scripts, benchmarks)
-	$(UV) run --locked ruff check tests scripts benchmarks
-	$(UV) run --locked ruff format --check tests scripts benchmarks
+lint: setup ## Ruff on the template's own Python (src, tests, scripts, benchmarks)
+	$(UV) run --locked ruff check src tests scripts benchmarks
+	$(UV) run --locked ruff format --check src tests scripts benchmarks

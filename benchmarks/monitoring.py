@@ -35,11 +35,9 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
-
-from common import write_figures
-
-from render import UV, isolate, render_copier
+from ml_template_dev import UV
+from ml_template_dev.figures import write_figures
+from ml_template_dev.render import isolate, render_copier
 
 SLUG, PACKAGE = "my-ml-project", "my_ml_project"
 MODEL = f"models:/{SLUG}/1"

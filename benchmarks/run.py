@@ -17,17 +17,14 @@ import os
 import shutil
 import statistics
 import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
-
-from common import write_figures
-
-from render import UV, isolate, render_cookiecutter, render_copier
+from ml_template_dev import UV
+from ml_template_dev.figures import write_figures
+from ml_template_dev.render import isolate, render_cookiecutter, render_copier
 
 NAIVE_TRAIN = """
 import sys

@@ -30,11 +30,8 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
-
-from common import write_figures
-
-from render import isolate, render_copier
+from ml_template_dev.figures import write_figures
+from ml_template_dev.render import isolate, render_copier
 
 ROW = {
     "plan": "basic",

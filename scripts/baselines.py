@@ -14,24 +14,22 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-import yaml
+from ml_template_dev import ROOT, TEMPLATE
+from ml_template_dev.render import choices, render_copier
 
-from lock import ROOT, render
-
-PROJECT = ROOT / "{{cookiecutter.project_slug}}"
 DEFAULT_SLUG = "my-ml-project"
 
 
 def baseline_path(problem_type: str) -> Path:
     """The template file holding the baseline for one problem type."""
     name = f"{{% if cookiecutter.problem_type == '{problem_type}' %}}baseline.json{{% endif %}}"
-    return PROJECT / "metrics" / name
+    return TEMPLATE / "metrics" / name
 
 
 def regenerate(problem_type: str, workdir: Path) -> None:
     """Render, run the smoke training, store its metrics as the template's baseline."""
     target = workdir / problem_type
-    render(target, {"problem_type": problem_type})
+    render_copier(target, {"problem_type": problem_type})
     env = {k: v for k, v in os.environ.items() if not k.startswith(("VIRTUAL_ENV", "MLFLOW_"))}
     subprocess.run(["make", "setup", "smoke"], cwd=target, env=env, check=True)
     text = (target / "metrics" / "candidate.json").read_text()
@@ -43,10 +41,9 @@ def regenerate(problem_type: str, workdir: Path) -> None:
 
 def main() -> None:
     """Regenerate the baseline of every problem type."""
-    questions = yaml.safe_load((ROOT / "copier.yml").read_text())
     with tempfile.TemporaryDirectory() as workdir:
-        for problem_type in questions["problem_type"]["choices"]:
-            regenerate(str(problem_type), Path(workdir))
+        for problem_type in choices("problem_type"):
+            regenerate(problem_type, Path(workdir))
 
 
 if __name__ == "__main__":

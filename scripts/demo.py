@@ -16,17 +16,15 @@ import tempfile
 import time
 from pathlib import Path
 
-import copier
-
-ROOT = Path(__file__).resolve().parent.parent
-UV = os.environ.get("UV", "uv")
+from ml_template_dev import ROOT, UV
+from ml_template_dev.render import render_copier
 
 
 def step(title: str, command: list[str], cwd: Path) -> None:
     """Run one make target in the project, echoing it, and stop the demo if it fails."""
     print(f"\n==> {title}: {shlex.join(command)}", flush=True)
     started = time.perf_counter()
-    done = subprocess.run(command, cwd=cwd, env={**os.environ, "UV": UV}, check=False)
+    done = subprocess.run(command, cwd=cwd, env={**os.environ, "UV": " ".join(UV)}, check=False)
     if done.returncode != 0:
         sys.exit(f"error: '{shlex.join(command)}' failed in {cwd} (exit {done.returncode})")
     print(f"    ({time.perf_counter() - started:.1f} s)")
@@ -41,7 +39,7 @@ def main() -> None:
     else:
         destination = Path(tempfile.mkdtemp(prefix="ml-template-demo-")) / "my-ml-project"
     print(f"==> render: copier copy {ROOT} {destination} (default answers)")
-    copier.run_copy(str(ROOT), destination, defaults=True, unsafe=False, vcs_ref="HEAD", quiet=True)
+    render_copier(destination)
 
     step("install the locked environment", ["make", "setup"], destination)
     step("feature pipeline", ["make", "features"], destination)

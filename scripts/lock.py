@@ -10,62 +10,29 @@ template's CI tested: `uv sync --locked`.
 """
 
 import argparse
-import os
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
-import copier
-import yaml
+from ml_template_dev import ROOT, TEMPLATE, UV
+from ml_template_dev.pythons import interpreter
+from ml_template_dev.render import choices, render_copier
 
-ROOT = Path(__file__).resolve().parent.parent
-PROJECT = ROOT / "{{cookiecutter.project_slug}}"
 DEFAULT_SLUG = "my-ml-project"
 SLUG_LINE = f'name = "{DEFAULT_SLUG}"'
 TEMPLATE_SLUG_LINE = 'name = "{{ cookiecutter.project_slug }}"'
-UV = os.environ.get("UV", "uv").split()
 
 
 def lock_path(python_min: str) -> Path:
     """The template file holding the lock for one minimum Python version."""
-    return PROJECT / f"{{% if cookiecutter.python_min == '{python_min}' %}}uv.lock{{% endif %}}"
-
-
-def interpreter(version: str) -> str:
-    """A local interpreter for `version`: uv's discovery, then pyenv's folders (PYENV_ROOT)."""
-    found = subprocess.run(
-        [*UV, "python", "find", "--no-python-downloads", version],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if found.returncode == 0:
-        return found.stdout.strip()
-    pyenv = Path(os.environ.get("PYENV_ROOT", Path.home() / ".pyenv"))
-    candidates = sorted(pyenv.glob(f"versions/{version}.*/bin/python{version}"))
-    if not candidates:
-        sys.exit(f"error: no Python {version} here; install it (e.g. pyenv install {version})")
-    return str(candidates[-1])
-
-
-def python_choices() -> list[str]:
-    """The `python_min` choices copier.yml offers."""
-    questions = yaml.safe_load((ROOT / "copier.yml").read_text())
-    return [str(choice) for choice in questions["python_min"]["choices"]]
-
-
-def render(target: Path, answers: dict[str, str]) -> None:
-    """Render the working tree (HEAD plus uncommitted changes) with copier, no --trust."""
-    copier.run_copy(
-        str(ROOT), target, data=answers, defaults=True, unsafe=False, vcs_ref="HEAD", quiet=True
-    )
+    return TEMPLATE / f"{{% if cookiecutter.python_min == '{python_min}' %}}uv.lock{{% endif %}}"
 
 
 def relock(python_min: str, upgrade: bool, workdir: Path) -> None:
     """Render, lock and store the lock for one minimum Python version."""
     target = workdir / python_min
-    render(target, {"python_min": python_min})
+    render_copier(target, {"python_min": python_min})
     stored = lock_path(python_min)
     if stored.exists() and not upgrade:
         text = stored.read_text().replace(TEMPLATE_SLUG_LINE, SLUG_LINE)
@@ -87,7 +54,7 @@ def main() -> None:
     )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as workdir:
-        for python_min in python_choices():
+        for python_min in choices("python_min"):
             relock(python_min, args.upgrade, Path(workdir))
 
 

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from render import isolate, render_copier
+from ml_template_dev.render import isolate, render_copier
 
 
 @pytest.fixture(scope="session", autouse=True)

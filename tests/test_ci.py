@@ -8,7 +8,8 @@ from typing import Any
 import pytest
 import yaml
 
-from render import ROOT, choices, render_copier
+from ml_template_dev import ROOT
+from ml_template_dev.render import choices, render_copier
 
 BIN = ROOT / ".venv" / "bin"
 GITHUB = ".github/workflows/ci.yml"

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from render import ROOT, render_copier
+from ml_template_dev import ROOT
+from ml_template_dev.render import render_copier
 
 
 @pytest.fixture(scope="module")

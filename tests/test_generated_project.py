@@ -9,8 +9,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from lock import interpreter
-from render import ROOT, UV, choices, render_copier
+from ml_template_dev import ROOT, UV
+from ml_template_dev.pythons import interpreter
+from ml_template_dev.render import choices, render_copier
 
 pytestmark = pytest.mark.slow
 

@@ -3,7 +3,8 @@
 import json
 import re
 
-from render import QUESTIONS, ROOT
+from ml_template_dev import ROOT
+from ml_template_dev.render import QUESTIONS
 
 COOKIECUTTER = json.loads((ROOT / "cookiecutter.json").read_text())
 ASKED = {

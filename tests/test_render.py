@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from render import (
+from ml_template_dev import ROOT
+from ml_template_dev.render import (
     ANSWERS_FILE,
-    ROOT,
     all_combinations,
     combination_id,
     render_cookiecutter,

@@ -16,7 +16,8 @@ import cruft
 import pytest
 import yaml
 
-from render import ANSWERS_FILE, ROOT, UV, tree
+from ml_template_dev import ROOT, UV
+from ml_template_dev.render import ANSWERS_FILE, tree
 
 pytestmark = pytest.mark.slow
 

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 from cookiecutter.exceptions import FailedHookException
 
-from render import ANSWERS_FILE, render_cookiecutter, render_copier, tree
+from ml_template_dev.render import ANSWERS_FILE, render_cookiecutter, render_copier, tree
 
 BAD_ANSWERS = [
     (

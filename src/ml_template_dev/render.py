@@ -9,11 +9,10 @@ import copier
 import yaml
 from cookiecutter.main import cookiecutter
 
-ROOT = Path(__file__).resolve().parent.parent
+from ml_template_dev import ROOT
+
 QUESTIONS = yaml.safe_load((ROOT / "copier.yml").read_text())
 ANSWERS_FILE = ".copier-answers.yml"
-# The uv command: `make` exports UV (a pip-installed uv may not be on PATH).
-UV = os.environ.get("UV", "uv").split()
 
 
 def choices(name: str) -> list[str]:
