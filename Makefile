@@ -6,7 +6,7 @@ export MLFLOW_DISABLE_TELEMETRY ?= true
 export DO_NOT_TRACK ?= true
 PYTEST_WORKERS ?= 2
 
-.PHONY: help setup test test-fast demo bench bench-serving bench-monitoring lock lint
+.PHONY: help setup test test-fast demo bench bench-serving bench-monitoring lock engines lint
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-17s %s\n", $$1, $$2}'
@@ -33,6 +33,9 @@ bench-monitoring: setup ## Monitoring job vs plain Evidently preset on 1M logged
 
 lock: setup ## Regenerate the generated project's uv.lock files (one per minimum Python)
 	$(UV) run --locked python scripts/lock.py
+
+engines: setup ## Write copier.yml, cookiecutter.json and hooks/pre_gen_project.py from questions.yml
+	$(UV) run --locked python scripts/generate_engines.py
 
 lint: setup ## Ruff on the template's own Python (src, tests, scripts, benchmarks)
 	$(UV) run --locked ruff check src tests scripts benchmarks

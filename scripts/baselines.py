@@ -15,7 +15,8 @@ import tempfile
 from pathlib import Path
 
 from ml_template_dev import ROOT, TEMPLATE
-from ml_template_dev.render import choices, render_copier
+from ml_template_dev.questions import choices
+from ml_template_dev.render import render_copier
 
 DEFAULT_SLUG = "my-ml-project"
 

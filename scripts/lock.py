@@ -17,7 +17,8 @@ from pathlib import Path
 
 from ml_template_dev import ROOT, TEMPLATE, UV
 from ml_template_dev.pythons import interpreter
-from ml_template_dev.render import choices, render_copier
+from ml_template_dev.questions import choices
+from ml_template_dev.render import render_copier
 
 DEFAULT_SLUG = "my-ml-project"
 SLUG_LINE = f'name = "{DEFAULT_SLUG}"'

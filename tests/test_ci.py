@@ -9,7 +9,8 @@ import pytest
 import yaml
 
 from ml_template_dev import ROOT
-from ml_template_dev.render import choices, render_copier
+from ml_template_dev.questions import choices
+from ml_template_dev.render import render_copier
 
 BIN = ROOT / ".venv" / "bin"
 GITHUB = ".github/workflows/ci.yml"

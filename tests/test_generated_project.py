@@ -11,7 +11,8 @@ import yaml
 
 from ml_template_dev import ROOT, UV
 from ml_template_dev.pythons import interpreter
-from ml_template_dev.render import choices, render_copier
+from ml_template_dev.questions import choices
+from ml_template_dev.render import render_copier
 
 pytestmark = pytest.mark.slow
 

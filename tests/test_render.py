@@ -9,14 +9,8 @@ import pytest
 import yaml
 
 from ml_template_dev import ROOT
-from ml_template_dev.render import (
-    ANSWERS_FILE,
-    all_combinations,
-    combination_id,
-    render_cookiecutter,
-    render_copier,
-    tree,
-)
+from ml_template_dev.questions import all_combinations, combination_id
+from ml_template_dev.render import ANSWERS_FILE, render_cookiecutter, render_copier, tree
 
 COMBINATIONS = all_combinations()
 LEFTOVER = re.compile(rb"(?<!\$)\{\{|\{%|\{#|cookiecutter\.")  # GitHub's ${{ }} is output

@@ -1,4 +1,4 @@
-"""A bad answer gets the same one-line message from copier and cookiecutter; nothing is written."""
+"""A bad answer gets questions.yml's one-line message from both engines; nothing is written."""
 
 import tomllib
 from pathlib import Path
@@ -6,53 +6,11 @@ from pathlib import Path
 import pytest
 from cookiecutter.exceptions import FailedHookException
 
+from ml_template_dev.questions import bad_answers
 from ml_template_dev.render import ANSWERS_FILE, render_cookiecutter, render_copier, tree
 
-BAD_ANSWERS = [
-    (
-        {"project_name": "   "},
-        'project_name must not be empty: give the project a name such as "Churn Model".',
-    ),
-    (
-        {"project_slug": "Bad Slug"},
-        "project_slug 'Bad Slug' is not a valid slug: use lowercase letters, digits and single "
-        "hyphens, starting with a letter (e.g. churn-model).",
-    ),
-    (
-        {"package_name": "1model"},
-        "package_name '1model' is not a Python identifier: use lowercase letters, digits and "
-        "underscores, not starting with a digit (e.g. churn_model).",
-    ),
-    (
-        {"package_name": "my-model"},
-        "package_name 'my-model' is not a Python identifier: use lowercase letters, digits and "
-        "underscores, not starting with a digit (e.g. churn_model).",
-    ),
-    (
-        {"package_name": "class"},
-        "package_name 'class' is a Python keyword: choose another name (e.g. class_model).",
-    ),
-    (
-        {"package_name": "lambda"},
-        "package_name 'lambda' is a Python keyword: choose another name (e.g. lambda_model).",
-    ),
-    *[
-        (
-            {"package_name": name},
-            f"package_name '{name}' would shadow the module '{name}' that the project imports: "
-            f"choose another name (e.g. {name}_model).",
-        )
-        for name in ("mlflow", "sklearn", "test", "pandas")
-    ],
-    (
-        {"author_email": "not-an-email"},
-        "author_email 'not-an-email' is not an email address: use the form name@example.com.",
-    ),
-    (
-        {"author_email": "a@b"},
-        "author_email 'a@b' is not an email address: use the form name@example.com.",
-    ),
-]
+# Each rule's rejected answers and its message, from questions.yml: both engines must say it.
+BAD_ANSWERS = bad_answers()
 
 
 @pytest.mark.parametrize(("answers", "message"), BAD_ANSWERS, ids=lambda a: str(a)[:40])

@@ -14,8 +14,8 @@ TEMPLATE = ROOT / "{{cookiecutter.project_slug}}"
 UV = os.environ.get("UV", "uv").split()
 """The uv command: `make` exports UV (a pip-installed uv may not be on PATH)."""
 
-if not (ROOT / "copier.yml").is_file():
+if not (ROOT / "questions.yml").is_file():
     raise ImportError(
-        f"ml_template_dev works only from a template checkout ({ROOT} has no copier.yml): "
+        f"ml_template_dev works only from a template checkout ({ROOT} has no questions.yml): "
         "install it editable with `uv sync` in the template repository."
     )

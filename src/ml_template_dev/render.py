@@ -1,6 +1,5 @@
 """Render the template with copier or cookiecutter through their Python APIs, isolated."""
 
-import itertools
 import os
 from pathlib import Path
 from typing import Any
@@ -10,30 +9,9 @@ import yaml
 from cookiecutter.main import cookiecutter
 
 from ml_template_dev import ROOT
+from ml_template_dev.questions import ANSWERS_FILE
 
-QUESTIONS = yaml.safe_load((ROOT / "copier.yml").read_text())
-ANSWERS_FILE = ".copier-answers.yml"
-
-
-def choices(name: str) -> list[str]:
-    """The choices copier.yml offers for a question."""
-    return [str(choice) for choice in QUESTIONS[name]["choices"]]
-
-
-def all_combinations() -> list[dict[str, str]]:
-    """Every combination of the multiple-choice answers."""
-    names = [
-        name for name, spec in QUESTIONS.items() if isinstance(spec, dict) and "choices" in spec
-    ]
-    return [
-        dict(zip(names, values, strict=True))
-        for values in itertools.product(*(choices(name) for name in names))
-    ]
-
-
-def combination_id(answers: dict[str, str]) -> str:
-    """A short test id for a combination of answers."""
-    return "-".join(answers.values())
+__all__ = ["ANSWERS_FILE", "isolate", "render_cookiecutter", "render_copier", "tree"]
 
 
 def isolate(home: Path) -> None:
