@@ -3,6 +3,7 @@
 import json
 import keyword
 import re
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -65,7 +66,10 @@ def test_template_version_is_the_same_everywhere() -> None:
     computed = COPIER["cookiecutter"]["default"]
     version = re.search(r'"_template_version": "([^"]+)"', computed)
     assert version is not None
-    assert COOKIECUTTER["_template_version"] == version.group(1) == VERSION
+    pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["version"]
+    assert COOKIECUTTER["_template_version"] == version.group(1) == VERSION == pyproject, (
+        "set the version in questions.yml and pyproject.toml, then run `make engines` and `uv lock`"
+    )
 
 
 def test_computed_question_carries_every_answer() -> None:
