@@ -4,7 +4,7 @@
 
 Renders a project with default answers, installs it, trains `configs/v1.yaml` (version 1, whose
 reference sample is stored with it), then for two scenarios writes N logged predictions in the
-serving log format (JSON lines, as `serving.prediction_log` writes them), one per fresh row drawn
+serving log format (JSON lines, as `io.prediction_log` writes them), one per fresh row drawn
 from the training data's distribution (the project's seeded generator, another seed): `no-drift`,
 and `drift` (shifted means in five numeric features and a new plan level). For each scenario,
 once, on this machine:
@@ -15,8 +15,8 @@ once, on this machine:
 - plain preset: `Report([DataDriftPreset()], include_tests=True)` over all N rows against the
   same reference, HTML saved, reading the rows from a Parquet copy made beforehand (untimed):
   Evidently's own time;
-- plain end-to-end: the same, reading the log with the project's tested reader
-  (`serving.prediction_log.read_prediction_log`): what a job without the scale work would do.
+- plain end-to-end: the same, reading the log with the project's tested Python reader
+  (`read_prediction_log` in its `tests/helpers.py`): what a job without the scale work would do.
 
 Each runs in its own process under a small wrapper that reports wall time and peak memory: the
 summed RSS of the command's whole process tree (ours runs Evidently in a worker process), sampled
@@ -52,10 +52,10 @@ from pathlib import Path
 
 import duckdb
 
-from {PACKAGE} import registry
-from {PACKAGE}.config import DataConfig
+from {PACKAGE}.core.config import DataConfig
+from {PACKAGE}.core.schema import feature_names
 from {PACKAGE}.features import build_features
-from {PACKAGE}.schema import feature_names
+from {PACKAGE}.io import registry
 
 scenario, rows, out = sys.argv[1], int(sys.argv[2]), Path(sys.argv[3])
 out.mkdir(parents=True)
@@ -106,8 +106,8 @@ import pandas as pd
 from evidently import Report
 from evidently.presets import DataDriftPreset
 
-from {PACKAGE}.schema import feature_names
-from {PACKAGE}.serving.prediction_log import read_prediction_log
+from {PACKAGE}.core.schema import feature_names
+from tests.helpers import read_prediction_log  # the project's tested Python reader
 
 source, reference, html = Path(sys.argv[1]), pd.read_parquet(sys.argv[2]), sys.argv[3]
 if source.is_dir():

@@ -34,8 +34,8 @@ import mlflow
 import mlflow.sklearn
 import pandas as pd
 
-from my_ml_project.estimators import build_pipeline
-from my_ml_project.schema import TARGETS, feature_names
+from my_ml_project.core.estimators import build_pipeline
+from my_ml_project.core.schema import TARGETS, feature_names
 
 frame = pd.read_parquet("data/features/smoke/features.parquet")
 model = build_pipeline("classification", "hist_gradient_boosting", {"max_iter": 50}, seed=42)

@@ -189,7 +189,7 @@ def servers(bin_dir: Path, model: str | Path) -> list[Target]:
     if isinstance(model, Path):
         ours_env["MODEL_DIR"] = str(model)
     else:
-        ours += ["--model-uri", model]
+        ours += ["--model", model]
     mlflow = [
         *(str(bin_dir / "mlflow"), "models", "serve", "-m", str(model)),
         *("--env-manager", "local", "-h", "127.0.0.1", "-p", "{port}", "-w", "1"),
@@ -237,7 +237,7 @@ def main() -> None:
             results[target.name] = figures
         export = work / "export"
         subprocess.run(
-            [bin_dir / "my-ml-project", "export-model", "--model-uri", uri, "--out", export],
+            [bin_dir / "my-ml-project", "export-model", "--model", uri, "--out", export],
             cwd=project,
             env=env,
             check=True,

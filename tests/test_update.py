@@ -50,7 +50,7 @@ def _make_old(repo: Path) -> None:
     makefile.write_text(
         makefile.read_text().replace("help: ## List the targets", "help: ## Targets")
     )
-    (repo / PROJECT / "tests" / "test_gate.py").unlink()
+    (repo / PROJECT / "tests" / "release" / "test_gate.py").unlink()
     (repo / PROJECT / "NOTES.md").write_text("Notes that the next release drops.\n")
 
 
@@ -174,7 +174,8 @@ def test_copier_update_keeps_user_edits_and_matches_a_fresh_render(
     readme = (project / "README.md").read_text()
     assert "## Team notes" in readme and INTRO_NEW in readme
     assert '"packaging>=24"' in (project / "pyproject.toml").read_text()
-    assert (project / "tests" / "test_gate.py").is_file(), "files the release adds appear"
+    added = project / "tests" / "release" / "test_gate.py"
+    assert added.is_file(), "files the release adds appear"
     assert not (project / "NOTES.md").exists(), "files the release drops disappear"
     assert yaml.safe_load((project / ANSWERS_FILE).read_text())["_commit"] == NEW
 
@@ -252,7 +253,7 @@ def test_cruft_create_and_update(
     text = readme.read_text()
     assert "## Team notes" in text and INTRO_NEW in text
     assert (project / "src" / "my_ml_project" / "custom_features.py").is_file()
-    assert (project / "tests" / "test_gate.py").is_file()
+    assert (project / "tests" / "release" / "test_gate.py").is_file()
     assert not (project / "NOTES.md").exists()
     assert not list(project.rglob("*.rej"))
 
@@ -264,3 +265,59 @@ def test_no_release_uses_a_feature_that_needs_trust(releases: Path) -> None:
     for tag in tags:
         source = releases if tag in (OLD, NEW) else ROOT
         assert not unsafe.search(git(source, "show", f"{tag}:copier.yml")), tag
+
+
+# The last commit with the flat package (before the package was grouped into core/, io/ and steps).
+FLAT_LAYOUT = "312f036a90c955b35e64461d161b033aa83fde9c"
+SCHEMA_EDIT = ("minimum=18, maximum=100", "minimum=16, maximum=100")
+
+
+def test_update_across_the_layout_move_keeps_an_edit_of_a_moved_module(tmp_path: Path) -> None:
+    """What a user sees when an update moves a module they edited, and the recipe that follows.
+
+    copier deletes the old module (its edit stays in git history) and writes the new one from the
+    template; `docs/updating.md` gives the commands that replay the edit onto the moved module.
+    """
+    repo = tmp_path / "ml-template"
+    repo.mkdir()
+    git(repo, "init", "-q")
+    archive = subprocess.run(
+        ["git", "archive", FLAT_LAYOUT], cwd=ROOT, check=True, capture_output=True
+    ).stdout
+    subprocess.run(["tar", "-x", "-C", str(repo)], input=archive, check=True)
+    commit_all(repo, "flat layout")
+    git(repo, "tag", "0.1.0")
+    git(repo, "rm", "-rq", ".")
+    for name in subprocess.run(
+        ["git", "ls-files", "--cached", "--others", "--exclude-standard", "-z"],
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout.split("\0"):
+        if name and (ROOT / name).is_file():
+            (repo / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(ROOT / name, repo / name)
+    commit_all(repo, "grouped layout")
+    git(repo, "tag", "0.2.0")
+
+    project = copy_release(repo, tmp_path / "project", "0.1.0")
+    render_commit = git(project, "rev-parse", "HEAD").strip()
+    old = project / "src" / "my_ml_project" / "schema.py"
+    old.write_text(old.read_text().replace(*SCHEMA_EDIT))
+    commit_all(project, "user widens the age range")
+
+    update(project, "0.2.0")
+    commit_all(project, "update to 0.2.0")
+
+    moved = project / "src" / "my_ml_project" / "core" / "schema.py"
+    assert not old.exists(), "the old module is gone"
+    assert SCHEMA_EDIT[0] in moved.read_text(), "the moved module comes from the template"
+    assert SCHEMA_EDIT[1] in git(project, "show", "HEAD~1:src/my_ml_project/schema.py")
+
+    # The recipe in docs/updating.md: replay your edits of the old path onto the new one.
+    edits = git(project, "diff", render_commit, "HEAD~1", "--", "src/my_ml_project/schema.py")
+    patch = edits.replace("src/my_ml_project/schema.py", "src/my_ml_project/core/schema.py")
+    subprocess.run([*GIT, "apply", "-3"], cwd=project, input=patch, text=True, check=True)
+    assert SCHEMA_EDIT[1] in moved.read_text()
+    assert "<<<<<<<" not in moved.read_text()
