@@ -48,7 +48,7 @@ def summary(result: DriftResult | None, **changes: object) -> Summary:
         "malformed": 2,
         "other_versions": {"m/2": 40},
         "reference_rows": 3000,
-        "settings": MonitoringConfig(),
+        "monitoring": MonitoringConfig(),
         "drift": result,
         "quality": Quality(labelled_rows=0, note="no labels yet"),
         "report": Path("out/report.html"),
@@ -73,8 +73,8 @@ def test_verdict_is_the_share_of_drifted_features(
 
 
 def test_share_equal_to_the_threshold_is_drift() -> None:
-    settings = MonitoringConfig(drift_share=1 / 3)
-    assert summary(drift({"age", "plan", "region"}), settings=settings).verdict == "drift"
+    monitoring = MonitoringConfig(drift_share=1 / 3)
+    assert summary(drift({"age", "plan", "region"}), monitoring=monitoring).verdict == "drift"
 
 
 def test_too_few_rows_has_its_own_exit_code() -> None:

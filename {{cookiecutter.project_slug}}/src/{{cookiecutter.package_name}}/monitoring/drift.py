@@ -1,8 +1,8 @@
 """Drift between a version's reference sample and a window of its logged predictions.
 
-This module decides what to measure and reads the outcome; Evidently measures it, in the drift
-worker's process (`drift_worker` runs `drift_report`), so neither the service nor the CLI's own
-process imports Evidently. Columns and their kinds come from schema.py (an explicit
+This module decides what to measure and reads the outcome; Evidently measures it
+(`evidently_report`, run in the worker process of `evidently_worker`), so neither the service nor
+the job's own process imports Evidently. Columns and their kinds come from schema.py (an explicit
 DataDefinition, no type inference); each column's method and threshold come from the config,
 never from Evidently's defaults, which change with the reference's size.
 """
@@ -19,7 +19,7 @@ from .summary import DriftCheck, DriftResult
 
 EMPTY = "no values"
 # Each measured column's Evidently score and whether its test failed (the column drifted).
-Scores = dict[str, tuple[float, bool]]
+DriftScores = dict[str, tuple[float, bool]]
 
 
 @dataclass(frozen=True)
@@ -43,10 +43,10 @@ class DriftRequest:
     report_path: Path
 
 
-def column_rule(settings: MonitoringConfig, column: str, kind: Kind) -> tuple[str, float]:
+def column_rule(monitoring: MonitoringConfig, column: str, kind: Kind) -> tuple[str, float]:
     """The method and threshold for one feature: its override, else its kind's default."""
-    rule = settings.columns.get(column) or (
-        settings.numeric if kind == "numeric" else settings.categorical
+    rule = monitoring.columns.get(column) or (
+        monitoring.numeric if kind == "numeric" else monitoring.categorical
     )
     return rule.method, rule.threshold
 
@@ -54,20 +54,23 @@ def column_rule(settings: MonitoringConfig, column: str, kind: Kind) -> tuple[st
 def measure(
     reference: pd.DataFrame,
     current: pd.DataFrame,
-    settings: MonitoringConfig,
+    monitoring: MonitoringConfig,
     score_column: str,
     report_path: Path,
-    run_report: Callable[[DriftRequest], Scores],
+    run_report: Callable[[DriftRequest], DriftScores],
 ) -> DriftResult:
     """Measure every column's drift with `run_report` (which also saves the HTML report).
 
     Columns without any value in `current` are not measured, and count as drifted.
     """
-    rules = {c.name: Rule(c.kind, *column_rule(settings, c.name, c.kind)) for c in FEATURE_COLUMNS}
-    rules[score_column] = Rule("numeric", settings.prediction.method, settings.prediction.threshold)
+    rules = {
+        c.name: Rule(c.kind, *column_rule(monitoring, c.name, c.kind)) for c in FEATURE_COLUMNS
+    }
+    prediction = monitoring.prediction
+    rules[score_column] = Rule("numeric", prediction.method, prediction.threshold)
     empty = {name for name in rules if current[name].isna().all()}
     measured = [name for name in rules if name not in empty]
-    scores: Scores = {}
+    scores: DriftScores = {}
     if measured:
         scores = run_report(
             DriftRequest(
@@ -75,7 +78,7 @@ def measure(
                 current=current[measured],
                 features={name: rules[name] for name in measured if name != score_column},
                 score=(score_column, rules[score_column]) if score_column in measured else None,
-                drift_share=settings.drift_share,
+                drift_share=monitoring.drift_share,
                 report_path=report_path,
             )
         )

@@ -1,6 +1,6 @@
 """Evidently's drift report for a `DriftRequest`: the one module that imports Evidently.
 
-It runs in the drift worker's process (`drift_worker`). The features are measured with Evidently's
+It runs in the worker process of `evidently_worker`. The features are measured with Evidently's
 DataDriftPreset (its drift table and share-of-drifted-columns test), the score column with a
 ValueDrift of its own, so that it does not count in the features' share.
 """
@@ -13,7 +13,7 @@ from evidently.metrics import ValueDrift
 from evidently.presets import DataDriftPreset
 from threadpoolctl import threadpool_limits  # type: ignore[import-untyped]
 
-from .drift import DriftRequest, Rule, Scores
+from .drift import DriftRequest, DriftScores, Rule
 
 
 def _dataset(frame: pd.DataFrame, rules: dict[str, Rule]) -> Dataset:
@@ -29,7 +29,7 @@ def _failed_tests(snapshot: dict[str, Any]) -> set[str]:
     return {t["metric_config"]["metric_id"] for t in snapshot["tests"] if t["status"] == "FAIL"}
 
 
-def run(request: DriftRequest) -> Scores:
+def run(request: DriftRequest) -> DriftScores:
     """Run the report, save its HTML, and return each column's drift score and outcome."""
     features = request.features
     metrics: list[Any] = []

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:  # the job starts the worker before it imports pandas or pydantic
     from multiprocessing.connection import Connection
 
-    from .drift import DriftRequest, Scores
+    from .drift import DriftRequest, DriftScores
 
 
 class DriftWorkerError(RuntimeError):
@@ -48,14 +48,14 @@ class DriftWorker:
         """Whether the process is still running."""
         return self._process.is_alive()
 
-    def measure(self, request: DriftRequest) -> Scores:
+    def measure(self, request: DriftRequest) -> DriftScores:
         """Run one report in the worker; wait for its scores."""
         # The worker keeps the working directory it started in: send it an absolute path.
         request = replace(request, report_path=request.report_path.absolute())
         with self._lock:
             try:
                 self._pipe.send(request)
-                reply: Scores | str = self._pipe.recv()
+                reply: DriftScores | str = self._pipe.recv()
             except (EOFError, OSError):
                 self._process.join(timeout=1)
                 raise DriftWorkerError(
@@ -83,7 +83,7 @@ def _serve(pipe: Connection) -> None:
         except EOFError:
             return
         try:
-            reply: Scores | str = evidently_report.run(request)
+            reply: DriftScores | str = evidently_report.run(request)
         except Exception as error:  # reported to the job, which fails with it
             traceback.print_exc(file=sys.stderr)
             reply = f"{type(error).__name__}: {error}"

@@ -138,8 +138,8 @@ def _alert(summary: Summary) -> alerts.Delivery | None:
     return alerts.send(
         url,
         alert_text(summary, summary.drift),
-        attempts=summary.settings.alert_attempts,
-        backoff=summary.settings.alert_backoff_seconds,
+        attempts=summary.monitoring.alert_attempts,
+        backoff=summary.monitoring.alert_backoff_seconds,
     )
 
 
@@ -169,19 +169,19 @@ def monitor(
     config: ProjectConfig, model: str | None, window: Window, labels: Path | None, now: datetime
 ) -> Outcome:
     """Check one version's logged predictions in `window` for drift; write, log and alert."""
-    settings = config.monitoring
+    monitoring = config.monitoring
     score = score_column(config)
     with ThreadPoolExecutor(max_workers=1) as pool:
         # The read covers every version, so it need not wait for the registry: DuckDB reads
         # (without the GIL) while this thread imports MLflow and asks the registry.
         reading = pool.submit(
             read_log,
-            settings.log_dir,
+            monitoring.log_dir,
             start=window.start,
             end=window.end,
-            sample_above=settings.sample_above,
-            sample_rows=settings.sample_rows,
-            seed=settings.seed,
+            sample_above=monitoring.sample_above,
+            sample_rows=monitoring.sample_rows,
+            seed=monitoring.seed,
         )
         from ..io import registry
 
@@ -190,13 +190,15 @@ def monitor(
         reference = registry.load_reference(version)
         check_reference(reference, version.uri, [*feature_names(), score])
         log = reading.result().window(version.name, version.version)
-    folder = settings.output_dir / f"{now:%Y%m%dT%H%M%SZ}-{version.name}-v{version.version}"
+    folder = monitoring.output_dir / f"{now:%Y%m%dT%H%M%SZ}-{version.name}-v{version.version}"
     folder.mkdir(parents=True, exist_ok=True)
     report: Path | None = None
     drift = None
-    if log.rows >= settings.min_rows:
+    if log.rows >= monitoring.min_rows:
         worker = evidently_worker.shared()  # `monitor` started it first: Evidently is imported
-        drift = measure(reference, log.frame, settings, score, folder / REPORT_FILE, worker.measure)
+        drift = measure(
+            reference, log.frame, monitoring, score, folder / REPORT_FILE, worker.measure
+        )
         report = folder / REPORT_FILE if (folder / REPORT_FILE).is_file() else None
     summary = Summary(
         requested=requested,
@@ -208,11 +210,11 @@ def monitor(
         malformed=log.malformed,
         other_versions=log.other_versions,
         reference_rows=len(reference),
-        settings=settings,
+        monitoring=monitoring,
         drift=drift,
         quality=live_quality(
             log.frame,
-            labels or settings.labels_path,
+            labels or monitoring.labels_path,
             config,
             registry.run_metrics(version.run_id),
         ),

@@ -21,8 +21,8 @@ from ..core.config import MonitoringConfig
 from ..core.schema import Kind
 from .window import Window
 
-Verdict = Literal["ok", "drift", "too_few_rows"]
-EXIT_CODES: dict[Verdict, int] = {"ok": 0, "drift": 3, "too_few_rows": 4}
+MonitoringVerdict = Literal["ok", "drift", "too_few_rows"]
+EXIT_CODES: dict[MonitoringVerdict, int] = {"ok": 0, "drift": 3, "too_few_rows": 4}
 
 
 @dataclass(frozen=True)
@@ -96,18 +96,18 @@ class Summary:
     malformed: int
     other_versions: dict[str, int]
     reference_rows: int
-    settings: MonitoringConfig
+    monitoring: MonitoringConfig
     drift: DriftResult | None
     quality: Quality
     report: Path | None
     created: datetime
 
     @property
-    def verdict(self) -> Verdict:
+    def verdict(self) -> MonitoringVerdict:
         """`too_few_rows`, `drift` or `ok`; see the module's rules."""
         if self.drift is None:
             return "too_few_rows"
-        return "drift" if self.drift.share >= self.settings.drift_share else "ok"
+        return "drift" if self.drift.share >= self.monitoring.drift_share else "ok"
 
     @property
     def exit_code(self) -> int:
@@ -134,13 +134,13 @@ class Summary:
                 "malformed_lines": self.malformed,
                 "other_versions": self.other_versions,
                 "reference": self.reference_rows,
-                "min_rows": self.settings.min_rows,
+                "min_rows": self.monitoring.min_rows,
             },
             "drift": None
             if drift is None
             else {
                 "share_drifted": drift.share,
-                "drift_share_threshold": self.settings.drift_share,
+                "drift_share_threshold": self.monitoring.drift_share,
                 "drifted_columns": drift.drifted,
                 "detected": self.verdict == "drift",
                 "columns": [_check_json(check) for check in drift.columns],
@@ -159,7 +159,7 @@ class Summary:
                     for check in self.quality.checks
                 ],
             },
-            "settings": self.settings.model_dump(mode="json"),
+            "settings": self.monitoring.model_dump(mode="json"),
             "report": None if self.report is None else self.report.name,
         }
 
@@ -238,7 +238,7 @@ def terminal(summary: Summary) -> str:
     if drift is None:
         lines.append(
             f"too few rows to judge drift: {summary.rows:,} < monitoring.min_rows "
-            f"{summary.settings.min_rows:,}"
+            f"{summary.monitoring.min_rows:,}"
         )
     else:
         lines.append(f"{'column':<24} {'kind':<12} {'method':<16} {'score':>8} {'threshold':>9}")
@@ -251,7 +251,7 @@ def terminal(summary: Summary) -> str:
             )
         lines.append(
             f"drifted features: {len(drift.drifted)} of {len(drift.columns)} "
-            f"({drift.share:.0%}); threshold {summary.settings.drift_share:.0%}"
+            f"({drift.share:.0%}); threshold {summary.monitoring.drift_share:.0%}"
         )
     lines += _quality_lines(summary.quality)
     if summary.report is not None:
@@ -268,7 +268,7 @@ def alert_text(summary: Summary, drift: DriftResult) -> str:
     prediction = drift.prediction
     return (
         f"Drift detected for {summary.model_uri}: {len(drift.drifted)} of {len(drift.columns)} "
-        f"features drifted ({drift.share:.0%}, threshold {summary.settings.drift_share:.0%}): "
+        f"features drifted ({drift.share:.0%}, threshold {summary.monitoring.drift_share:.0%}): "
         f"{drifted}. Prediction ({prediction.column}): {prediction.method} "
         f"{_score(prediction.score)}{', drifted' if prediction.drifted else ''}. "
         f"Window {summary.window.start.isoformat()} to {summary.window.end.isoformat()}, "
