@@ -1,7 +1,10 @@
-"""The drift worker process: same scores as Evidently in this process, clear errors, restarts."""
+"""The Evidently worker: Evidently's scores, one clear error, a new worker after a death."""
 
 import os
 import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -10,6 +13,7 @@ import pytest
 
 from {{ cookiecutter.package_name }}.monitoring import evidently_report, evidently_worker
 from {{ cookiecutter.package_name }}.monitoring.drift import DriftRequest, Rule
+from {{ cookiecutter.package_name }}.monitoring.evidently_worker import EvidentlyWorkerError
 
 pytestmark = pytest.mark.slow  # the worker imports Evidently: seconds
 
@@ -39,9 +43,13 @@ def request(folder: Path, shift: float = 0.0, method: str = "wasserstein") -> Dr
     )
 
 
+def worker_pid() -> int:
+    """The process id of this process's worker, started if there is none."""
+    return evidently_worker._shared_pool().submit(os.getpid).result(timeout=300)
+
+
 def test_the_worker_scores_as_evidently_does_here(tmp_path: Path) -> None:
-    shifted = request(tmp_path / "worker", shift=10.0)
-    scores = evidently_worker.shared().measure(shifted)
+    scores = evidently_worker.measure(request(tmp_path / "worker", shift=10.0))
     here = evidently_report.run(request(tmp_path / "here", shift=10.0))
     assert scores == here
     assert set(scores) == {"age", "plan", "score"}
@@ -49,33 +57,48 @@ def test_the_worker_scores_as_evidently_does_here(tmp_path: Path) -> None:
     assert "<html" in (tmp_path / "worker" / "report.html").read_text()[:1000].lower()
 
 
-def test_an_evidently_error_is_reported_and_the_worker_goes_on(tmp_path: Path) -> None:
-    worker = evidently_worker.shared()
-    with pytest.raises(
-        evidently_worker.DriftWorkerError, match="Evidently failed in the drift worker"
-    ):
-        worker.measure(request(tmp_path / "bad", method="no-such-method"))
-    assert worker.alive
-    assert worker.measure(request(tmp_path / "good"))["age"][1] is False
+def test_an_evidently_error_is_one_error_and_the_next_request_works(tmp_path: Path) -> None:
+    pid = worker_pid()
+    with pytest.raises(EvidentlyWorkerError, match="Evidently failed in the worker") as raised:
+        evidently_worker.measure(request(tmp_path / "bad", method="no-such-method"))
+    assert "\n" not in str(raised.value)
+    error = raised.value.__cause__  # Evidently's, with the worker's traceback as its cause
+    assert error is not None
+    assert "evidently_report.py" in str(error.__cause__), error.__cause__
+    assert worker_pid() == pid
+    assert evidently_worker.measure(request(tmp_path / "good"))["age"][1] is False
 
 
-def test_a_killed_worker_is_a_clear_error_and_is_replaced(tmp_path: Path) -> None:
-    worker = evidently_worker.shared()
-    pid = worker._process.pid
-    assert pid is not None
+def test_a_killed_worker_is_a_clear_error_and_the_next_call_gets_a_new_one(
+    tmp_path: Path,
+) -> None:
+    pid = worker_pid()
     os.kill(pid, signal.SIGKILL)
-    worker._process.join()
-    with pytest.raises(evidently_worker.DriftWorkerError, match="the drift worker stopped"):
-        worker.measure(request(tmp_path))
-    replacement = evidently_worker.shared()
-    assert replacement is not worker and replacement.alive
-    assert replacement.measure(request(tmp_path))["plan"][1] is False
+    with pytest.raises(EvidentlyWorkerError, match="the Evidently worker process stopped") as stop:
+        evidently_worker.measure(request(tmp_path))
+    assert "\n" not in str(stop.value)
+    assert worker_pid() != pid
+    assert evidently_worker.measure(request(tmp_path))["plan"][1] is False
 
 
 def test_a_relative_report_path_is_the_job_s(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    worker = evidently_worker.shared()  # started in another working directory
+    worker_pid()  # the worker runs, started in another working directory
     monkeypatch.chdir(tmp_path)
-    worker.measure(request(Path("relative")))
+    evidently_worker.measure(request(Path("relative")))
     assert (tmp_path / "relative" / "report.html").is_file()
+
+
+def run_python(code: str) -> float:
+    """Run `code` in a new interpreter; return its wall time in seconds."""
+    started = time.monotonic()
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=600)
+    return time.monotonic() - started
+
+
+def test_a_job_that_needs_no_report_does_not_wait_for_evidently_s_import() -> None:
+    package = evidently_worker.__name__.rpartition(".")[0]
+    importing = run_python(f"import {package}.evidently_report")
+    starting = run_python(f"from {package} import evidently_worker; evidently_worker.start()")
+    assert starting < importing / 2, (starting, importing)

@@ -5,11 +5,13 @@ with that version, reads the window of the prediction log, measures drift (Evide
 live quality when labels exist, then writes `report.html` and `summary.json` to a dated folder,
 logs a monitoring run to the registry, and sends an alert when drift is detected.
 
-The job's time goes mostly to importing libraries and reading the log, so these overlap: the drift
-worker process (`drift_worker`) imports Evidently on its own core, the log is read in a background
-thread (DuckDB works without the GIL), and this thread imports MLflow and asks the registry.
+The job's time goes mostly to importing libraries and reading the log, so these overlap: the
+Evidently worker (`evidently_worker`) imports Evidently in its own process, the log is read in a
+background thread (DuckDB works without the GIL), and this thread imports MLflow and asks the
+registry.
 """
 
+import atexit
 import gc
 import json
 import os
@@ -39,13 +41,13 @@ SUMMARY_FILE = "summary.json"
 
 
 @contextmanager
-def paused_gc() -> Iterator[None]:
+def _paused_gc() -> Iterator[None]:
     """Pause the cyclic garbage collector in a short job that mostly creates long-lived objects.
 
-    Importing MLflow and Evidently creates millions of objects and triggers full collections that
-    find almost nothing. On the way out, what the block created moves straight to the oldest
-    generation (freeze, then unfreeze), so that turning the collector back on does not start a
-    collection over all of it at once.
+    Importing MLflow and reading the log create millions of objects that live until the job ends;
+    full collections would walk them and find almost nothing. On the way out, what the block
+    created moves straight to the oldest generation (freeze, then unfreeze), so that turning the
+    collector back on does not start a collection over all of it at once.
     """
     gc.disable()
     try:
@@ -154,10 +156,17 @@ def run(
 ) -> Outcome:
     """The `monitor` command: read the config, build the window (ending now by default), monitor.
 
-    The Evidently worker is started first, so that its import overlaps everything else.
+    Made for a process that ends with the job, as the CLI's does:
+    - the Evidently worker starts first, so that Evidently's import overlaps everything else;
+    - the cyclic garbage collector is paused while the job runs (see `_paused_gc`);
+    - at interpreter exit, the objects still alive are frozen, so that the interpreter's last
+      collections skip the millions that the job's imports created and the process ends when
+      the job does. A process that goes on (a test session) collects as usual until it exits.
     """
-    evidently_worker.shared()
-    with paused_gc():
+    evidently_worker.start()
+    atexit.unregister(gc.freeze)  # once, however many jobs the process runs
+    atexit.register(gc.freeze)
+    with _paused_gc():
         from ..core.config import load_config
 
         now = datetime.now(UTC).replace(microsecond=0)
@@ -195,9 +204,8 @@ def monitor(
     report: Path | None = None
     drift = None
     if log.rows >= monitoring.min_rows:
-        worker = evidently_worker.shared()  # `monitor` started it first: Evidently is imported
         drift = measure(
-            reference, log.frame, monitoring, score, folder / REPORT_FILE, worker.measure
+            reference, log.frame, monitoring, score, folder / REPORT_FILE, evidently_worker.measure
         )
         report = folder / REPORT_FILE if (folder / REPORT_FILE).is_file() else None
     summary = Summary(
