@@ -1,16 +1,16 @@
 """The monitoring job's inputs, read column-wise by DuckDB: the prediction log and labels.
 
-`read_log` reads the files `serving.prediction_log` writes by the same rules as that module's
-`read_prediction_log` (a test keeps the two in agreement), but in DuckDB, in one pass: the fields
-of every line are checked in SQL, lines that break the format are counted, and only the rows in
-the window reach pandas, per model version a seeded sample when there are more than
-`sample_above` (only those rows' features are decoded). (One deliberate difference: a row number
-beyond 64 bits, which the writer never produces, counts as malformed here.)
+`read_log` reads the files `io.prediction_log` writes, by that module's format (a test keeps it in
+agreement with a plain line-by-line reader), in DuckDB, in one pass: the fields of every line are
+checked in SQL, lines that break the format are counted, and only the rows in the window reach
+pandas, per model version a seeded sample when there are more than `sample_above` (only those
+rows' features are decoded). One deliberate difference: a row number beyond 64 bits, which the
+writer never produces, counts as malformed here.
 """
 
 import os
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -31,9 +31,9 @@ def _number(value: str) -> str:
     return f"left({value}, 1) IN ('-', '0', '1', '2', '3', '4', '5', '6', '7', '8', '9')"
 
 
-# What each field of a log line may hold, as `read_prediction_log` accepts it. The reader hands
-# over each value as valid JSON text, so its first character tells a string, a number or an
-# object apart; only a row number needs the exact JSON type (an integer).
+# What each field of a log line may hold, by the log's format. DuckDB hands over each value as
+# valid JSON text, so its first character tells a string, a number or an object apart; only a row
+# number needs the exact JSON type (an integer).
 _FIELDS: dict[str, Callable[[str], str]] = {
     "request_id": _string,
     "row": lambda value: f"json_type({value}) IN ('BIGINT', 'UBIGINT')",
@@ -42,8 +42,7 @@ _FIELDS: dict[str, Callable[[str], str]] = {
     "model_version": _string,
     "run_id": _string,
     "latency_ms": _number,
-    # Concatenated, not an f-string: two braces in a row would be Jinja in the project template.
-    "features": lambda value: "starts_with(" + value + ", '{')",
+    "features": lambda value: {% raw %}f"starts_with({value}, '{{')"{% endraw %},
     "prediction": _number,
     "probability": lambda value: f"({value} IS NULL OR {_number(value)})",  # JSON null or absent
 }
@@ -73,22 +72,15 @@ class LogRead:
     """One pass over the prediction log: every model version's rows in a window.
 
     `kept` holds, per version, its rows in the window, or the `sample_above` with the smallest
-    sampling keys when there are more; `rows` counts them all per (model name, version), and
-    `logged` the well-formed lines. The files' lines are counted in the background (`lines`):
-    only the malformed count needs them, so the sample need not wait.
+    sampling keys when there are more; `rows` counts them all per (model name, version);
+    `malformed` counts the lines that break the log's format, whatever their time or version.
     """
 
     kept: pd.DataFrame
     rows: dict[tuple[str, str], int]
-    logged: int
-    lines: Future[int]
+    malformed: int
     sample_above: int
     sample_rows: int
-
-    @property
-    def malformed(self) -> int:
-        """Lines that break the log's format, whatever their time or version (waits for them)."""
-        return self.lines.result() - self.logged
 
     def window(self, model_name: str, model_version: str) -> "LogWindow":
         """The rows of one version (a sample of `sample_rows` above `sample_above` rows)."""
@@ -213,9 +205,29 @@ def read_log(
         )
     files = [str(path) for path in sorted(directory.glob(FILE_PATTERN))]
     if not files:
-        return LogRead(_EMPTY, {}, 0, _counted(0), sample_above, sample_rows)
+        return LogRead(_EMPTY, {}, 0, sample_above, sample_rows)
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="log-lines") as counter:
+        # Every line, well-formed or not, is counted in a second pass over the files, alongside
+        # the main one: only the malformed count needs it.
+        lines = counter.submit(_count_lines, files)
+        kept, counts = _read_versions(files, start=start, end=end, seed=seed, keep=sample_above)
+        well_formed = sum(n for _, _, n, _ in counts)
+        malformed = lines.result() - well_formed
+    return LogRead(
+        kept=kept,
+        rows={(name, version): n for name, version, _, n in counts},
+        malformed=malformed,
+        sample_above=sample_above,
+        sample_rows=sample_rows,
+    )
+
+
+def _read_versions(
+    files: list[str], *, start: datetime, end: datetime, seed: int, keep: int
+) -> tuple[pd.DataFrame, list[tuple[str, str, int, int]]]:
+    """The rows kept (features decoded); per version: name, version, well-formed lines, rows."""
     con = _connect()
-    # One core fewer than the machine has: meanwhile the caller imports MLflow and the drift
+    # One core fewer than the machine has: meanwhile the caller imports MLflow and the Evidently
     # worker imports Evidently.
     con.execute(f"SET threads = {max(1, (os.cpu_count() or 1) - 1)}")
     in_window = "timestamp >= $start AND timestamp < $end"
@@ -231,7 +243,7 @@ def read_log(
             AS records
         GROUP BY ALL
         """,
-        {"files": files, "start": start, "end": end, "seed": seed, "keep": sample_above},
+        {"files": files, "start": start, "end": end, "seed": seed, "keep": keep},
     )
     counts = con.execute("SELECT model_name, model_version, logged, rows FROM versions").fetchall()
     kept = con.execute(
@@ -239,36 +251,18 @@ def read_log(
             "(SELECT unnest(kept, recursive := true) FROM versions WHERE kept IS NOT NULL)"
         )
     ).df()
-    counter = ThreadPoolExecutor(max_workers=1, thread_name_prefix="log-lines")
-    lines = counter.submit(_count_lines, files)
-    counter.shutdown(wait=False)  # the thread ends with the count
-    return LogRead(
-        kept=kept,
-        rows={(name, version): n for name, version, _, n in counts},
-        logged=sum(logged for _, _, logged, _ in counts),
-        lines=lines,
-        sample_above=sample_above,
-        sample_rows=sample_rows,
-    )
-
-
-def _counted(value: int) -> Future[int]:
-    done: Future[int] = Future()
-    done.set_result(value)
-    return done
+    return kept, counts
 
 
 def _count_lines(files: list[str]) -> int:
-    """Every line of the files, well-formed or not, read as plain text."""
-    found = (
-        _connect()
-        .execute(
-            "SELECT count(*) FROM read_csv($files, columns = {'line': 'VARCHAR'}, delim = '\x1e', "
-            "quote = '', escape = '', header = false, auto_detect = false, strict_mode = false)",
-            {"files": files},
-        )
-        .fetchone()
-    )
+    """Every line of the files, well-formed or not, read as plain text (on one thread)."""
+    con = _connect()
+    con.execute("SET threads = 1")
+    found = con.execute(
+        "SELECT count(*) FROM read_csv($files, columns = {'line': 'VARCHAR'}, delim = '\x1e', "
+        "quote = '', escape = '', header = false, auto_detect = false, strict_mode = false)",
+        {"files": files},
+    ).fetchone()
     return found[0] if found else 0
 
 
