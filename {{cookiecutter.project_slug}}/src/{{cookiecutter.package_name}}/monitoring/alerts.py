@@ -4,15 +4,16 @@ Sending never raises: a webhook that is down, slow or refusing is logged as a wa
 caller goes on (the monitoring job still exits with its verdict).
 """
 
-import json
 import logging
-import time
-import urllib.error
-import urllib.request
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
+import urllib3
+from urllib3.util import Retry
+
 WEBHOOK_ENV = "MONITOR_WEBHOOK_URL"
+# Statuses worth another try: the webhook asks to slow down, or failed on its side.
+RETRIED_STATUSES = frozenset({429, *range(500, 600)})
 logger = logging.getLogger(__name__)
 
 
@@ -25,36 +26,59 @@ class Delivery:
     problem: str = ""
 
 
-def _post(url: str, body: bytes, timeout: float) -> int:
-    request = urllib.request.Request(
-        url, data=body, method="POST", headers={"Content-Type": "application/json"}
-    )
-    with urllib.request.urlopen(request, timeout=timeout) as response:
-        return int(response.status)
+class WebhookRetry(Retry):
+    """urllib3's retry with the config's schedule, and a cap on the webhook's `Retry-After`."""
+
+    def get_backoff_time(self) -> float:
+        """`backoff_factor` before the first retry (urllib3 waits 0), doubling after each."""
+        if not self.history:
+            return 0.0
+        return float(min(self.backoff_max, self.backoff_factor * 2 ** (len(self.history) - 1)))
+
+    def get_retry_after(self, response: urllib3.BaseHTTPResponse) -> float | None:
+        """The response's `Retry-After` in seconds, at most `backoff_max`."""
+        seconds = super().get_retry_after(response)
+        return None if seconds is None else min(seconds, self.backoff_max)
 
 
 def send(url: str, text: str, *, attempts: int, backoff: float, timeout: float = 10.0) -> Delivery:
     """POST the text, retrying with exponential back-off; never raise.
 
     Connection errors, timeouts, 429 and 5xx are retried after `backoff` seconds, then twice that,
-    and so on; after `attempts` tries (or another 4xx) it gives up with a warning.
+    and so on, or after the response's `Retry-After`; no wait exceeds two minutes. After
+    `attempts` tries, or on another status that is not 2xx (a redirect is not followed), it gives
+    up with a warning.
     """
-    if urlsplit(url).scheme not in ("http", "https"):
+    try:
+        usable = urlsplit(url).scheme in ("http", "https")
+    except ValueError:
+        usable = False
+    if not usable:
         logger.warning("alert not sent: %s must be an http(s) URL", WEBHOOK_ENV)
         return Delivery(delivered=False, attempts=0, problem="not an http(s) URL")
-    body = json.dumps({"text": text}).encode()
-    problem = ""
-    for attempt in range(1, attempts + 1):
+    retry = WebhookRetry(
+        total=attempts - 1,
+        status_forcelist=RETRIED_STATUSES,
+        allowed_methods=None,  # POST too: an alert sent twice is better than none
+        backoff_factor=backoff,
+        raise_on_status=False,
+    )
+    with urllib3.PoolManager(retries=retry, timeout=timeout) as http:
         try:
-            _post(url, body, timeout)
-            return Delivery(delivered=True, attempts=attempt)
-        except urllib.error.HTTPError as error:
-            problem = f"HTTP {error.code}"
-            if error.code != 429 and error.code < 500:
-                break
-        except (urllib.error.URLError, OSError) as error:
-            problem = str(getattr(error, "reason", error))
-        if attempt < attempts:
-            time.sleep(backoff * 2 ** (attempt - 1))
-    logger.warning("alert not delivered after %d attempt(s): %s", attempt, problem)
-    return Delivery(delivered=False, attempts=attempt, problem=problem)
+            response = http.request("POST", url, json={"text": text}, redirect=False)
+        except urllib3.exceptions.MaxRetryError as error:  # every attempt used, the last unanswered
+            reason = error.reason or error
+            return _failed(attempts, str(reason.__cause__ or reason))
+        except urllib3.exceptions.LocationValueError as error:  # nothing was sent
+            return _failed(0, f"not a valid URL: {error}")
+        except urllib3.exceptions.HTTPError as error:  # an error that is not retried
+            return _failed(1, str(error))
+    tried = 1 + (len(response.retries.history) if response.retries else 0)
+    if 200 <= response.status < 300:
+        return Delivery(delivered=True, attempts=tried)
+    return _failed(tried, f"HTTP {response.status}")
+
+
+def _failed(attempts: int, problem: str) -> Delivery:
+    logger.warning("alert not delivered after %d attempt(s): %s", attempts, problem)
+    return Delivery(delivered=False, attempts=attempts, problem=problem)
