@@ -7,12 +7,9 @@ import pytest
 
 from {{ cookiecutter.package_name }}.core.errors import UserError
 from {{ cookiecutter.package_name }}.core.schema import feature_names
-from {{ cookiecutter.package_name }}.io.prediction_log import (
-    LoggedRequest,
-    PredictionLogWriter,
-    read_prediction_log,
-)
+from {{ cookiecutter.package_name }}.io.prediction_log import LoggedRequest, PredictionLogWriter
 from {{ cookiecutter.package_name }}.monitoring.log_reader import LogWindow, read_labels, read_log
+from tests.helpers import read_prediction_log
 
 START = datetime(2026, 1, 1, tzinfo=UTC)
 FEATURES = {

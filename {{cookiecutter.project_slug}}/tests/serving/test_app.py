@@ -17,10 +17,10 @@ from fastapi.testclient import TestClient
 from {{ cookiecutter.package_name }}.core.errors import UserError
 from {{ cookiecutter.package_name }}.core.estimators import SKOPS_TRUSTED_TYPES
 from {{ cookiecutter.package_name }}.core.schema import FEATURE_COLUMNS, feature_names
-from {{ cookiecutter.package_name }}.io.prediction_log import read_prediction_log
 from {{ cookiecutter.package_name }}.serving.app import create_app
 from {{ cookiecutter.package_name }}.serving.payloads import PredictResponse
 from {{ cookiecutter.package_name }}.serving.settings import Settings
+from tests.helpers import read_prediction_log
 
 API_KEY = "k" * 24
 

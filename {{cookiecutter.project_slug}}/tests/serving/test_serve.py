@@ -15,9 +15,8 @@ import httpx2 as httpx
 import pytest
 
 from {{ cookiecutter.package_name }}.core.config import load_config
-from {{ cookiecutter.package_name }}.io.prediction_log import read_prediction_log
 from {{ cookiecutter.package_name }}.training.train import train
-from tests.helpers import PROJECT
+from tests.helpers import PROJECT, read_prediction_log
 
 pytestmark = pytest.mark.slow
 CLI = str(Path(sys.executable).parent / "{{ cookiecutter.project_slug }}")

@@ -37,13 +37,6 @@ def write_parquet(frame: pd.DataFrame, path: Path) -> None:
     frame.to_parquet(path, index=False)
 
 
-def read_parquet(path: Path) -> pd.DataFrame:
-    """Read a Parquet file written by `write_parquet`."""
-    if not path.is_file():
-        raise UserError(f"feature file {path} not found; run the features step first")
-    return pd.read_parquet(path)
-
-
 def fingerprint(frame: pd.DataFrame) -> str:
     """A content hash of a frame (column names, types and values), stable across runs."""
     digest = hashlib.sha256()
@@ -53,5 +46,6 @@ def fingerprint(frame: pd.DataFrame) -> str:
 
 
 def file_sha256(path: Path) -> str:
-    """The SHA-256 of a file's bytes."""
-    return hashlib.sha256(path.read_bytes()).hexdigest()
+    """The SHA-256 of a file's bytes, read in chunks (any size of file in little memory)."""
+    with path.open("rb") as file:
+        return hashlib.file_digest(file, "sha256").hexdigest()

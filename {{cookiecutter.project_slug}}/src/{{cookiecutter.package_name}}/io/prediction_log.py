@@ -1,8 +1,9 @@
-"""The prediction log: one JSON line per predicted row, written off the request path; its reader.
+"""The prediction log: its format, and the writer that appends to it off the request path.
 
 Format (the monitoring job's input; keep it stable). Files in PREDICTION_LOG_DIR named
 `predictions-<host>-<pid>-<start>-<n>.jsonl`, one set per process so workers never share a file;
-a new file once one reaches PREDICTION_LOG_MAX_BYTES (a request's lines stay together). Each line:
+a new file once one reaches PREDICTION_LOG_MAX_BYTES (a request's lines stay together). Each line
+is one JSON object with the fields of `FIELDS`:
 
     {"request_id": str, "row": int, "timestamp": ISO-8601 UTC, "model_name": str,
      "model_version": str, "run_id": str, "latency_ms": float,
@@ -11,8 +12,11 @@ a new file once one reaches PREDICTION_LOG_MAX_BYTES (a request's lines stay tog
 Writing: requests put one item per request on a queue; one thread turns items into lines, writes
 them, and flushes them to the operating system each time it has emptied the queue. `close()`
 (graceful shutdown, SIGTERM) writes everything queued. A `kill -9` loses only what the thread
-had not yet flushed, and may leave the last line of a file cut short; the reader counts such
-lines as malformed. This module imports neither FastAPI nor MLflow.
+had not yet flushed, and may leave the last line of a file cut short; readers count such lines
+as malformed. The writer is hand-written rather than `logging`'s queue and rotating-file handlers
+because it is faster (one flush per emptied queue, not one per record) and keeps the format
+stable: a file's name never changes once written, and a request's lines share one file. This
+module imports neither FastAPI, pandas nor MLflow.
 """
 
 import json
@@ -22,29 +26,17 @@ import queue
 import socket
 import tempfile
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any
 
-import pandas as pd
-
 from ..core.errors import UserError
 
 FILE_PATTERN = "predictions-*.jsonl"
-COLUMNS = (
-    "request_id",
-    "row",
-    "timestamp",
-    "model_name",
-    "model_version",
-    "run_id",
-    "latency_ms",
-    "prediction",
-    "probability",
-)
-_FIELD_TYPES: dict[str, type | tuple[type, ...]] = {
+# Each line's fields, in the order written, and the JSON types each may hold (never a boolean).
+FIELDS: dict[str, type | tuple[type, ...]] = {
     "request_id": str,
     "row": int,
     "timestamp": str,
@@ -166,74 +158,3 @@ class PredictionLogWriter:
         assert self._file is not None
         self._file.write(text)
         self._size += len(text)  # JSON is written as ASCII: one character, one byte
-
-
-def _records(path: Path) -> Iterator[dict[str, Any] | None]:
-    """Each line of a log file as a record, or None where the line is malformed."""
-    with path.open(encoding="utf-8", errors="replace") as lines:
-        for line in lines:
-            try:
-                record = json.loads(line)
-            except ValueError:
-                yield None
-                continue
-            valid = isinstance(record, dict) and all(
-                isinstance(record.get(key), kind) and not isinstance(record.get(key), bool)
-                for key, kind in _FIELD_TYPES.items()
-            )
-            yield record if valid else None
-
-
-def read_prediction_log(
-    directory: Path,
-    *,
-    start: datetime | None = None,
-    end: datetime | None = None,
-    model_name: str | None = None,
-    model_version: str | None = None,
-) -> tuple[pd.DataFrame, int]:
-    """Read every log file in a folder: one row per predicted row, and the malformed-line count.
-
-    Columns: the record fields (timestamp as UTC datetime), then one column per feature. `start`
-    is inclusive and `end` exclusive (naive datetimes are taken as UTC); the name and version
-    filters match exactly. Malformed lines (e.g. a line cut short by `kill -9`) are counted,
-    never silently dropped.
-    """
-    if not directory.is_dir():
-        raise UserError(f"prediction log folder {directory} not found; check PREDICTION_LOG_DIR")
-    lower, upper = _utc(start), _utc(end)
-    rows: list[dict[str, Any]] = []
-    malformed = 0
-    for path in sorted(directory.glob(FILE_PATTERN)):
-        for record in _records(path):
-            if record is None:
-                malformed += 1
-                continue
-            try:
-                stamp = datetime.fromisoformat(record["timestamp"])
-            except ValueError:
-                stamp = None
-            if stamp is None or stamp.tzinfo is None:
-                malformed += 1
-                continue
-            if (
-                (lower is not None and stamp < lower)
-                or (upper is not None and stamp >= upper)
-                or (model_name is not None and record["model_name"] != model_name)
-                or (model_version is not None and record["model_version"] != model_version)
-            ):
-                continue
-            features = record.pop("features")
-            # A missing optional key (probability) reads as null, as in the DuckDB reader.
-            rows.append({**{key: record.get(key) for key in COLUMNS}, **features})
-    frame = pd.DataFrame(rows, columns=None if rows else list(COLUMNS))
-    frame = frame.infer_objects()  # e.g. a numeric feature with nulls: float with NaN
-    frame["timestamp"] = pd.to_datetime(frame["timestamp"], utc=True, format="ISO8601")
-    frame = frame.sort_values(["timestamp", "request_id", "row"], kind="stable")
-    return frame.reset_index(drop=True), malformed
-
-
-def _utc(moment: datetime | None) -> datetime | None:
-    if moment is None or moment.tzinfo is not None:
-        return moment
-    return moment.replace(tzinfo=UTC)
