@@ -19,7 +19,7 @@ from {{ cookiecutter.package_name }}.core.estimators import SKOPS_TRUSTED_TYPES
 from {{ cookiecutter.package_name }}.core.schema import FEATURE_COLUMNS, feature_names
 from {{ cookiecutter.package_name }}.serving.app import create_app
 from {{ cookiecutter.package_name }}.serving.payloads import PredictResponse
-from {{ cookiecutter.package_name }}.serving.settings import Settings
+from {{ cookiecutter.package_name }}.serving.settings import ServiceSettings
 from tests.helpers import read_prediction_log
 
 API_KEY = "k" * 24
@@ -34,8 +34,11 @@ def records(model_dir: Path, count: int = 3) -> list[dict[str, Any]]:
     ]
 
 
-def settings(model_dir: Path, log_dir: Path, **extra: Any) -> Settings:
-    return Settings(model_dir=model_dir, prediction_log_dir=log_dir, **extra)
+def settings(model_dir: Path, log_dir: Path, **extra: Any) -> ServiceSettings:
+    """Validated settings from these values only (no environment, `.env` or secrets)."""
+    return ServiceSettings.model_validate(
+        {"model_dir": model_dir, "prediction_log_dir": log_dir, **extra}
+    )
 
 
 @pytest.fixture
@@ -230,12 +233,18 @@ def test_every_request_is_logged_with_its_version(model_dir: Path, tmp_path: Pat
     assert list(frame.columns[-len(FEATURE_COLUMNS) :]) == feature_names()
 
 
-def test_bad_settings_are_one_line() -> None:
+def test_bad_settings_are_one_line(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MAX_BATCH_ROWS", "lots")
+    monkeypatch.setenv("MODEL_URI", "runs:/abc/model")
     with pytest.raises(UserError) as caught:
-        Settings.from_env({"MAX_BATCH_ROWS": "lots", "MODEL_URI": "runs:/abc/model"})
+        ServiceSettings.from_env()
     message = str(caught.value)
     assert "\n" not in message
     assert "MAX_BATCH_ROWS='lots'" in message
     assert "MODEL_URI='runs:/abc/model': use models:/<name>/<version>" in message
-    with pytest.raises(UserError, match="API_KEY: use a key of at least 16 characters"):
-        Settings.from_env({"API_KEY": "secret"})
+    monkeypatch.delenv("MAX_BATCH_ROWS")
+    monkeypatch.delenv("MODEL_URI")
+    monkeypatch.setenv("API_KEY", "secret-key")
+    with pytest.raises(UserError, match="API_KEY: use a key of at least 16 characters") as key:
+        ServiceSettings.from_env()
+    assert "secret-key" not in str(key.value), "the key is never shown"

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from {{ cookiecutter.package_name }}.core.schema import FEATURE_COLUMNS
 from {{ cookiecutter.package_name }}.serving.app import create_app
-from {{ cookiecutter.package_name }}.serving.settings import Settings
+from {{ cookiecutter.package_name }}.serving.settings import ServiceSettings
 
 JSON = {"content-type": "application/json"}
 json_values = st.recursive(
@@ -39,7 +39,8 @@ bodies = (
 @pytest.fixture(scope="module")
 def client(model_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
     log = tmp_path_factory.mktemp("fuzz-log")
-    app = create_app(Settings(model_dir=model_dir, prediction_log_dir=log, max_batch_rows=4))
+    values = {"model_dir": model_dir, "prediction_log_dir": log, "max_batch_rows": 4}
+    app = create_app(ServiceSettings.model_validate(values))
     with TestClient(app, raise_server_exceptions=False) as started:
         yield started
 

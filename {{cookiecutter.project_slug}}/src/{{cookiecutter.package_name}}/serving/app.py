@@ -25,7 +25,7 @@ from .middleware import ApiKeyAuth, BodyLimit, Telemetry
 from .payloads import Health, ModelDescription, PredictResponse, Problem, request_model
 from .prometheus import CONTENT_TYPE, Metrics, process_exited
 from .runner import ModelRunner, ScoringError
-from .settings import Settings
+from .settings import ServiceSettings
 
 MAX_LISTED_ERRORS = 3
 
@@ -86,7 +86,7 @@ def freeze_startup_objects() -> None:
     gc.freeze()
 
 
-def create_app(settings: Settings, loaded: exported_model.Bundle | None = None) -> FastAPI:
+def create_app(settings: ServiceSettings, loaded: exported_model.Bundle | None = None) -> FastAPI:
     """Build the app for these settings; the model (unless `loaded`) is read at start-up."""
     metrics = Metrics()
     Body = request_model(settings.max_batch_rows)
@@ -237,4 +237,4 @@ def create_app(settings: Settings, loaded: exported_model.Bundle | None = None) 
 
 def app_from_env() -> FastAPI:
     """The app for a worker process started by `serve` (settings from the environment)."""
-    return create_app(Settings.from_env())
+    return create_app(ServiceSettings.from_env())

@@ -1,97 +1,131 @@
-"""Fetch the model to serve in a child process, while `serve` imports the service.
+"""Fetch the model to serve: export it from the registry in a worker process, or use MODEL_DIR's.
 
-Exporting a version from the registry spends most of its time importing MLflow; starting the
-service spends most of its time importing scikit-learn and FastAPI. Run as `export-model` in a
-child process, the export overlaps those imports on another core, so start-up takes the longer
-of the two instead of their sum. The export is the longer one, so it starts first, from the raw
-MODEL_URI and MODEL_DIR, before anything else is imported or validated: this module imports
-nothing heavy (not even pydantic) for that reason.
+An export spends most of its time importing MLflow; start-up spends most of its time importing
+pydantic, FastAPI and scikit-learn. `fetch_model` therefore starts the export first, from the raw
+MODEL_URI and MODEL_DIR, in a one-process pool (`ProcessPoolExecutor`, spawned) before any of
+those imports, so that the two run side by side; this module imports nothing heavy for that
+reason. `ModelFetch.model_dir` then takes the validated settings: it waits for the export if they
+name what was started, and otherwise (a value read from `.env` or the secrets folder) fetches what
+they name. The worker returns `registry.export_model`'s `ModelInfo` once the folder is complete,
+or raises the UserError that says what went wrong; its own output goes to a file, read only to
+explain a worker that died.
 """
 
+import multiprocessing
+import os
 import shutil
-import subprocess
-import sys
 import tempfile
 from collections.abc import Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
+from multiprocessing.process import BaseProcess
 from pathlib import Path
-from typing import IO
 
 from ..core.errors import UserError
-from ..io.exported_model import has_bundle
+from ..core.model_uri import FORMS
+from ..io.exported_model import ModelInfo, has_bundle
 
-EXPORT_COMMAND = [sys.executable, "-m", "{{ cookiecutter.package_name }}", "export-model"]
+
+def _export(uri: str, folder: Path) -> ModelInfo:
+    """In the worker: export the version; any failure comes back as one UserError line."""
+    from ..io.registry import export_model
+
+    try:
+        return export_model(uri, folder)
+    except UserError:
+        raise
+    except Exception as error:  # the registry's own errors, e.g. a server that does not answer
+        lines = str(error).strip().splitlines() or [type(error).__name__]
+        raise UserError(f"cannot load model {uri}: {lines[0]}") from None
+
+
+def _redirect_output(path: str) -> None:
+    """Pool initializer: the worker's stdout and stderr go to a file instead of the terminal."""
+    descriptor = os.open(path, os.O_WRONLY | os.O_APPEND)
+    os.dup2(descriptor, 1)
+    os.dup2(descriptor, 2)
+    os.close(descriptor)
 
 
 class ModelFetch:
-    """A model export under way (or none needed); `model_dir()` waits for it."""
+    """The model to serve: an export under way in a worker process, or an exported folder."""
 
-    def __init__(
-        self,
-        folder: Path,
-        process: subprocess.Popen[str] | None = None,
-        errors: IO[str] | None = None,
-        uri: str = "",
-    ) -> None:
-        self._folder = folder
-        self._process = process
-        self._errors = errors
-        self._uri = uri
+    def __init__(self, scratch: Path) -> None:
+        self._scratch = scratch
+        self._output = scratch / "export.log"
+        self._pool: ProcessPoolExecutor | None = None
+        self._workers: list[BaseProcess] = []
+        self._result: Future[ModelInfo] | None = None
+        self._started: tuple[str, Path | None] | None = None
 
-    def model_dir(self) -> Path:
-        """Wait for the export; the folder that holds the exported model."""
-        if self._process is None:
-            return self._folder
-        assert self._process.stdout is not None
-        # The export's one line on stdout means the folder is complete: no need to wait while
-        # the child process shuts down.
-        if self._process.stdout.readline().startswith("exported ") or self._process.wait() == 0:
-            return self._folder
-        output = ""
-        if self._errors is not None:
-            self._errors.seek(0)
-            output = self._errors.read()
-        raise UserError(_failure(self._uri, output))
+    def start(self, uri: str | None, folder: Path | None) -> None:
+        """Start exporting `uri` into `folder` (default: a scratch folder), if there is one to."""
+        if not uri or (folder is not None and has_bundle(folder)):
+            return
+        self._output.touch()
+        self._pool = ProcessPoolExecutor(
+            1,
+            mp_context=multiprocessing.get_context("spawn"),
+            initializer=_redirect_output,
+            initargs=(str(self._output),),
+        )
+        self._result = self._pool.submit(_export, uri, self._target(folder))
+        self._workers = [*self._pool._processes.values()]  # started by `submit`
+        self._started = (uri, folder)
 
+    def model_dir(self, uri: str | None, folder: Path | None) -> Path:
+        """The folder holding the model these settings name, once it is there.
 
-def _failure(uri: str, stderr: str) -> str:
-    """The export's own one-line error, or what is left of its output."""
-    lines = [line.strip() for line in stderr.splitlines() if line.strip()]
-    for line in lines:
-        if line.startswith("error: "):
-            return line.removeprefix("error: ")
-    return f"cannot load model {uri}: " + (lines[-1] if lines else "the export stopped")
+        `folder` holding an exported model is served as it is; otherwise `uri` is exported into
+        it (or into a scratch folder), by the export already under way when it is the same one.
+        """
+        if self._started != (uri, folder):
+            self.stop()
+            if folder is not None and has_bundle(folder):
+                return folder
+            if not uri:
+                raise UserError(f"no model to serve: set MODEL_URI ({FORMS})")
+            self.start(uri, folder)
+        assert self._pool is not None and self._result is not None
+        try:
+            self._result.result()
+        except BrokenProcessPool:
+            raise UserError(f"cannot load model {uri}: {self._last_output()}") from None
+        finally:
+            self._pool.shutdown(wait=False)  # the worker exits at once; `stop` waits for it
+        return self._target(folder)
+
+    def stop(self) -> None:
+        """Stop an export still under way; return once its worker process has exited."""
+        pool, workers = self._pool, self._workers
+        self._pool, self._workers, self._started = None, [], None
+        if pool is None:
+            return
+        if self._result is not None and not self._result.done():
+            for worker in workers:  # what `ProcessPoolExecutor.kill_workers()` does (3.14+)
+                worker.kill()
+        pool.shutdown(wait=True, cancel_futures=True)
+        for worker in workers:
+            worker.join()
+
+    def _target(self, folder: Path | None) -> Path:
+        return folder if folder is not None else self._scratch / "model"
+
+    def _last_output(self) -> str:
+        """The last line the dead worker wrote, if any."""
+        lines = self._output.read_text(errors="replace").strip().splitlines()
+        return lines[-1].strip() if lines else "the export stopped"
 
 
 @contextmanager
 def fetch_model(model_uri: str | None, model_dir: str | None) -> Iterator[ModelFetch]:
-    """Start exporting MODEL_URI unless MODEL_DIR already holds an export; clean up after.
-
-    The values are the raw settings (empty means unset); `Settings` validates them meanwhile,
-    and a bad value stops the export.
-    """
-    folder = Path(model_dir) if model_dir else None
-    if folder is not None and has_bundle(folder):
-        yield ModelFetch(folder)
-        return
-    if not model_uri:
-        raise UserError(
-            "no model to serve: set MODEL_URI (models:/<name>/<version> or models:/<name>@<alias>)"
-        )
-    scratch = None
-    if folder is None:
-        scratch = Path(tempfile.mkdtemp(prefix="{{ cookiecutter.project_slug }}-model-"))
-        folder = scratch / "model"
-    command = [*EXPORT_COMMAND, "--model", model_uri, "--out", str(folder)]
-    with tempfile.TemporaryFile("w+") as errors:  # a file, not a pipe: the child never blocks
-        process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=errors, text=True)
-        try:
-            yield ModelFetch(folder, process, errors, model_uri)
-        finally:
-            if process.poll() is None:  # start-up stopped early, or the child is still exiting
-                process.kill()
-            process.wait()
-            if process.stdout is not None:
-                process.stdout.close()
-            if scratch is not None:
-                shutil.rmtree(scratch, ignore_errors=True)
+    """Start fetching from raw values (empty means unset); stop the worker and clean up after."""
+    scratch = Path(tempfile.mkdtemp(prefix="{{ cookiecutter.project_slug }}-model-"))
+    fetch = ModelFetch(scratch)
+    try:
+        fetch.start(model_uri or None, Path(model_dir) if model_dir else None)
+        yield fetch
+    finally:
+        fetch.stop()
+        shutil.rmtree(scratch, ignore_errors=True)

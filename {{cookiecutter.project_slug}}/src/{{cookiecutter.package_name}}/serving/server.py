@@ -1,10 +1,15 @@
-"""`serve`: check the fetched model and the settings, then run uvicorn's workers.
+"""`serve`: fetch the model, read the settings, check both, then run uvicorn's workers.
 
-Everything that can fail is tried here, in the parent process, before any worker starts: a model
-that cannot be loaded or is not the one MODEL_URI names, a log folder that cannot be written
-stop start-up with one line. The model was exported once (`serving.fetch`, an alias resolved to
-its version), so every worker serves the same version.
+Everything that can fail is tried here, in the parent process, before any worker starts: a bad
+setting, a model that cannot be fetched or loaded or is not the one MODEL_URI names, a log folder
+that cannot be written stop start-up with one line. The model is exported once (`fetch`, an alias
+resolved to its version), so every worker serves the same version.
+
+Importing this module imports nothing heavy: `serve` starts the export first and only then
+imports pydantic, FastAPI, scikit-learn and uvicorn, while the export runs in its own process.
 """
+
+from __future__ import annotations
 
 import os
 import shutil
@@ -12,24 +17,34 @@ import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-
-import uvicorn
-from uvicorn.config import STARTUP_FAILURE
-from uvicorn.supervisors import Multiprocess
+from typing import TYPE_CHECKING
 
 from ..core.errors import UserError
 from ..io import exported_model
 from ..io.prediction_log import PredictionLogWriter
-from .app import create_app
-from .fetch import fetch_model
-from .prometheus import MULTIPROCESS_ENV
-from .settings import Settings
+from .fetch import ModelFetch, fetch_model
+
+if TYPE_CHECKING:
+    from .settings import ServiceSettings
 
 FACTORY = "{{ cookiecutter.package_name }}.serving.app:app_from_env"
 GRACEFUL_SHUTDOWN_SECONDS = 20
 
 
-def check_model(settings: Settings) -> exported_model.Bundle:
+def serve(model: str | None, host: str, port: int, workers: int) -> None:
+    """Fetch `model` (default: MODEL_URI), or use MODEL_DIR's, and serve it until SIGTERM/SIGINT.
+
+    Settings come from `ServiceSettings`' sources; a bad setting or a failed start-up is a
+    UserError.
+    """
+    with fetch_model(model or os.environ.get("MODEL_URI"), os.environ.get("MODEL_DIR")) as fetch:
+        from .settings import ServiceSettings  # pydantic: imported once the export has started
+
+        settings = ServiceSettings.from_env(**({"model_uri": model} if model else {}))
+        run(settings, fetch, host, port, workers)
+
+
+def check_model(settings: ServiceSettings) -> exported_model.Bundle:
     """Load the model in MODEL_DIR; check that it is the one MODEL_URI names (if set)."""
     if settings.model_dir is None:
         raise UserError("no model folder: fetch the model first (see `serving.fetch`)")
@@ -43,7 +58,7 @@ def check_model(settings: Settings) -> exported_model.Bundle:
     return bundle
 
 
-def check_log_folder(settings: Settings) -> None:
+def check_log_folder(settings: ServiceSettings) -> None:
     """Fail now, not in a worker, if the prediction log folder cannot be written."""
     writer = PredictionLogWriter(settings.prediction_log_dir, settings.prediction_log_max_bytes)
     writer.start()
@@ -59,28 +74,25 @@ def _scratch() -> Iterator[Path]:
         shutil.rmtree(folder, ignore_errors=True)
 
 
-def serve(model: str | None, host: str, port: int, workers: int) -> None:
-    """Fetch `model` (default: MODEL_URI), or use MODEL_DIR's, and serve it until SIGTERM/SIGINT.
+def run(settings: ServiceSettings, fetch: ModelFetch, host: str, port: int, workers: int) -> None:
+    """Check, then serve the fetched model until SIGTERM/SIGINT; UserError if start-up fails."""
+    import uvicorn
+    from uvicorn.config import STARTUP_FAILURE
+    from uvicorn.supervisors import Multiprocess
 
-    Settings come from the environment; a bad setting or a failed start-up is a UserError.
-    """
-    environ = dict(os.environ, **({"MODEL_URI": model} if model else {}))
-    # The export (the slowest part of start-up) starts first; the rest happens meanwhile.
-    with fetch_model(environ.get("MODEL_URI"), environ.get("MODEL_DIR")) as fetch:
-        settings = Settings.from_env(environ)
-        run(settings.model_copy(update={"model_dir": fetch.model_dir()}), host, port, workers)
+    from .app import create_app
+    from .prometheus import MULTIPROCESS_ENV
 
-
-def run(settings: Settings, host: str, port: int, workers: int) -> None:
-    """Check, then serve MODEL_DIR's model until SIGTERM/SIGINT; UserError if start-up fails."""
+    model_dir = fetch.model_dir(settings.model_uri, settings.model_dir)
+    settings = settings.model_copy(update={"model_dir": model_dir})
     with _scratch() as scratch:
         bundle = check_model(settings)
         info = bundle[0]
         check_log_folder(settings)
-        metrics_dir = scratch / "metrics"
-        metrics_dir.mkdir()
+        prometheus_dir = scratch / "prometheus"
+        prometheus_dir.mkdir()
         os.environ.update(settings.to_env())
-        os.environ[MULTIPROCESS_ENV] = str(metrics_dir)
+        os.environ[MULTIPROCESS_ENV] = str(prometheus_dir)
         print(f"serving {info.uri} (from {info.source_uri}) on http://{host}:{port}", flush=True)
         # In the parent too, so an import or set-up error stops here; one worker runs in this
         # process and serves the model already loaded.

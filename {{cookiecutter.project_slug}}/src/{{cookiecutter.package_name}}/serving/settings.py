@@ -1,42 +1,64 @@
-"""Service settings, read from environment variables into one frozen, validated object."""
+"""The service settings: one frozen, validated object read by pydantic-settings.
+
+Each setting is an environment variable named after its field in capitals (MODEL_URI, MODEL_DIR,
+PREDICTION_LOG_DIR, PREDICTION_LOG_MAX_BYTES, MAX_BATCH_ROWS, MAX_BODY_BYTES, API_KEY). The first
+source that sets it wins:
+1. the environment (an empty variable counts as unset);
+2. a `.env` file in the working directory (`NAME=value` lines);
+3. a file named after the variable in the secrets folder: SECRETS_DIR, default `/run/secrets`
+   where Docker and Kubernetes mount secrets, so API_KEY need not be an environment variable.
+Other variables and `.env` lines are ignored. A bad value is one UserError line naming the
+variable and the fix; the API key's value is never shown.
+"""
 
 import os
-from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
+from pydantic import Field, SecretStr, ValidationError
+from pydantic_core import ErrorDetails
+from pydantic_settings import BaseSettings, SettingsConfigDict, SettingsError
 
 from ..core.errors import UserError
+from ..core.model_uri import FORMS, PATTERN
 
-ENVIRONMENT = {
-    "model_uri": "MODEL_URI",
-    "model_dir": "MODEL_DIR",
-    "prediction_log_dir": "PREDICTION_LOG_DIR",
-    "prediction_log_max_bytes": "PREDICTION_LOG_MAX_BYTES",
-    "max_batch_rows": "MAX_BATCH_ROWS",
-    "max_body_bytes": "MAX_BODY_BYTES",
-    "api_key": "API_KEY",
-}
+SECRETS_DIR = Path("/run/secrets")
+SECRETS_DIR_ENV = "SECRETS_DIR"
 
 
-def _describe(field: str, item: Mapping[str, object]) -> str:
+def _describe(item: ErrorDetails) -> str:
     """One problem: the variable, its value (never the API key's) and the fix."""
-    name = ENVIRONMENT[field]
+    field = str(item["loc"][0]) if item["loc"] else ""
+    name = field.upper()
     if field == "api_key":
         return f"{name}: use a key of at least 16 characters"
     if field == "model_uri":
-        return f"{name}={item['input']!r}: use models:/<name>/<version> or models:/<name>@<alias>"
+        return f"{name}={item['input']!r}: use {FORMS}"
     return f"{name}={item['input']!r}: {item['msg']}"
 
 
-class Settings(BaseModel):
+def _secrets_dir() -> Path | None:
+    """SECRETS_DIR if set (it must be a folder), else `/run/secrets` when it exists."""
+    given = os.environ.get(SECRETS_DIR_ENV)
+    if given:
+        if not Path(given).is_dir():
+            raise UserError(f"{SECRETS_DIR_ENV}={given}: not a folder; unset it or create it")
+        return Path(given)
+    return SECRETS_DIR if SECRETS_DIR.is_dir() else None
+
+
+class ServiceSettings(BaseSettings):
     """What the service serves, where it logs, and its limits."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    model_uri: str | None = Field(
-        default=None, pattern=r"^models:/[^/@]+(/[0-9]+|@[\w-]+)$", description="Model to serve."
+    model_config = SettingsConfigDict(
+        env_file=".env",
+        env_file_encoding="utf-8",
+        env_ignore_empty=True,
+        extra="ignore",
+        frozen=True,
     )
+
+    model_uri: str | None = Field(default=None, pattern=PATTERN, description="Model to serve.")
     model_dir: Path | None = Field(
         default=None, description="Folder holding an exported model, or to export it into."
     )
@@ -47,19 +69,20 @@ class Settings(BaseModel):
     api_key: SecretStr | None = Field(default=None, min_length=16)
 
     @classmethod
-    def from_env(cls, environ: Mapping[str, str] | None = None) -> "Settings":
-        """Read the settings from environment variables; a bad value is one UserError line."""
-        environ = os.environ if environ is None else environ
-        values = {field: environ[name] for field, name in ENVIRONMENT.items() if environ.get(name)}
+    def from_env(cls, **overrides: Any) -> "ServiceSettings":
+        """Read the settings from their sources, `overrides` first; a bad value is a UserError."""
+        values: dict[str, Any] = {**overrides, "_secrets_dir": _secrets_dir()}
         try:
-            return cls.model_validate(values)
+            return cls(**values)
         except ValidationError as error:
-            problems = [_describe(str(item["loc"][0]), item) for item in error.errors()]
+            problems = [_describe(item) for item in error.errors()]
             raise UserError(f"bad service setting: {'; '.join(problems)}") from None
+        except SettingsError as error:  # e.g. an unreadable `.env` or secret file
+            raise UserError(f"bad service setting: {error}") from None
 
     def to_env(self) -> dict[str, str]:
         """The environment variables that reproduce these settings (for worker processes)."""
         values = self.model_dump(exclude_none=True)
         if self.api_key is not None:
             values["api_key"] = self.api_key.get_secret_value()
-        return {ENVIRONMENT[field]: str(value) for field, value in values.items()}
+        return {field.upper(): str(value) for field, value in values.items()}
