@@ -23,7 +23,7 @@ from ..io import exported_model
 from ..io.prediction_log import LoggedRequest, PredictionLogWriter
 from .middleware import ApiKeyAuth, BodyLimit, Telemetry
 from .payloads import Health, ModelDescription, PredictResponse, Problem, request_model
-from .prometheus import CONTENT_TYPE, Metrics, process_exited
+from .prometheus import CONTENT_TYPE, PrometheusMetrics, process_exited
 from .runner import ModelRunner, ScoringError
 from .settings import ServiceSettings
 
@@ -78,17 +78,17 @@ def freeze_startup_objects() -> None:
     """Exempt everything alive after start-up from garbage collection.
 
     The libraries and the model are hundreds of thousands of long-lived objects. Left in the
-    collector's oldest generation, each full collection walks all of them and pauses every
-    in-flight request for ~100 ms: that was the p99 latency under load. Frozen, they are never
-    scanned; objects made while serving are collected as usual. (No collection first: start-up
-    leaves a few hundred unreachable objects, not worth the ~50 ms it would add to start-up.)
+    collector's oldest generation, each full collection would walk all of them and pause every
+    request in flight, which shows in the tail latency under load. Frozen, they are never
+    scanned; objects made while serving are collected as usual. No collection runs first: the
+    few unreachable objects start-up leaves are not worth the time it would add to start-up.
     """
     gc.freeze()
 
 
 def create_app(settings: ServiceSettings, loaded: exported_model.Bundle | None = None) -> FastAPI:
     """Build the app for these settings; the model (unless `loaded`) is read at start-up."""
-    metrics = Metrics()
+    prometheus = PrometheusMetrics()
     Body = request_model(settings.max_batch_rows)
 
     @asynccontextmanager
@@ -133,7 +133,7 @@ def create_app(settings: ServiceSettings, loaded: exported_model.Bundle | None =
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     if settings.api_key is not None:
         app.add_middleware(ApiKeyAuth, api_key=settings.api_key.get_secret_value())
-    app.add_middleware(Telemetry, metrics=metrics, model_headers=model_headers)
+    app.add_middleware(Telemetry, prometheus=prometheus, model_headers=model_headers)
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(request: Request, error: RequestValidationError) -> JSONResponse:
@@ -160,21 +160,21 @@ def create_app(settings: ServiceSettings, loaded: exported_model.Bundle | None =
         current = served(request)
         started = time.perf_counter()
         rows = [record.model_dump() for record in body.records]  # type: ignore[attr-defined]
-        scores = await current.runner.score(rows)
+        predicted = await current.runner.score(rows)
         latency_ms = (time.perf_counter() - started) * 1000
         request_id: str = request.state.request_id
         info = current.info
         predictions: list[dict[str, Any]]
         positive = None
-        if scores.probabilities is not None and current.labels is not None:
-            table = scores.probabilities.tolist()
+        if predicted.probabilities is not None and current.labels is not None:
+            table = predicted.probabilities.tolist()
             predictions = [
                 {"prediction": label, "probabilities": dict(zip(current.labels, row, strict=True))}
-                for label, row in zip(scores.predictions, table, strict=True)
+                for label, row in zip(predicted.values, table, strict=True)
             ]
             positive = [row[-1] for row in table]
         else:
-            predictions = [{"prediction": value} for value in scores.predictions]
+            predictions = [{"prediction": value} for value in predicted.values]
         current.log.write(
             LoggedRequest(
                 request_id=request_id,
@@ -184,11 +184,11 @@ def create_app(settings: ServiceSettings, loaded: exported_model.Bundle | None =
                 run_id=info.run_id,
                 latency_ms=latency_ms,
                 features=rows,
-                predictions=scores.predictions,
+                predictions=predicted.values,
                 probabilities=positive,
             )
         )
-        metrics.predictions.labels(info.name, info.version).inc(len(rows))
+        prometheus.predictions.labels(info.name, info.version).inc(len(rows))
         return JSONResponse(
             {
                 "request_id": request_id,
@@ -229,8 +229,8 @@ def create_app(settings: ServiceSettings, loaded: exported_model.Bundle | None =
 
     @app.get("/metrics", response_class=Response, responses={200: {"content": {CONTENT_TYPE: {}}}})
     async def prometheus_metrics() -> Response:
-        """Prometheus metrics: requests, latency, in-flight, predictions by model version."""
-        return Response(metrics.exposition(), media_type=CONTENT_TYPE)
+        """Prometheus exposition: requests, latency, in-flight, predictions by model version."""
+        return Response(prometheus.exposition(), media_type=CONTENT_TYPE)
 
     return app
 

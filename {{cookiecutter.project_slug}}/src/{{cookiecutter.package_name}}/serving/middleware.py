@@ -1,4 +1,10 @@
-"""ASGI middleware: request id and model headers, metrics, API-key auth, body size limit."""
+"""ASGI middleware: request id and model headers, Prometheus counters, API key, body size limit.
+
+Hand-written as plain ASGI classes rather than Starlette's `BaseHTTPMiddleware` or an
+instrumentation library because they add no task or body copy per request (they sit on every
+request's path), and answer with the app's JSON errors (Starlette's own body limit answers plain
+text).
+"""
 
 import hmac
 import re
@@ -11,7 +17,7 @@ from starlette.exceptions import HTTPException
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from .prometheus import Metrics
+from .prometheus import PrometheusMetrics
 
 OPEN_PATHS = frozenset({"/livez", "/readyz"})
 _CLIENT_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
@@ -21,10 +27,13 @@ class Telemetry:
     """Give each request an id, add it and the model's headers to the response, and count it."""
 
     def __init__(
-        self, app: ASGIApp, metrics: Metrics, model_headers: Callable[[], list[tuple[bytes, bytes]]]
+        self,
+        app: ASGIApp,
+        prometheus: PrometheusMetrics,
+        model_headers: Callable[[], list[tuple[bytes, bytes]]],
     ) -> None:
         self.app = app
-        self.metrics = metrics
+        self.prometheus = prometheus
         self.model_headers = model_headers
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -48,15 +57,15 @@ class Telemetry:
                     headers.raw.append((name, value))
             await send(message)
 
-        self.metrics.in_flight.inc()
+        self.prometheus.in_flight.inc()
         try:
             await self.app(scope, receive, send_with_headers)
         finally:
-            self.metrics.in_flight.dec()
+            self.prometheus.in_flight.dec()
             route = getattr(scope.get("route"), "path", "unmatched")
             method = scope["method"]
-            self.metrics.requests.labels(route, method, str(status)).inc()
-            self.metrics.latency.labels(route, method).observe(time.perf_counter() - started)
+            self.prometheus.requests.labels(route, method, str(status)).inc()
+            self.prometheus.latency.labels(route, method).observe(time.perf_counter() - started)
 
 
 class ApiKeyAuth:

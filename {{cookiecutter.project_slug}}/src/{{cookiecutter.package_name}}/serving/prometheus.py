@@ -1,4 +1,4 @@
-"""Prometheus metrics, summed over worker processes (prometheus-client's multiprocess mode).
+"""The service's Prometheus counters, summed over worker processes (multiprocess mode).
 
 `serve` points PROMETHEUS_MULTIPROC_DIR at a fresh folder before the workers start; each worker
 writes its values there and `/metrics` adds them up. Without it (one process, tests) the app's
@@ -22,8 +22,11 @@ LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0,
 CONTENT_TYPE = CONTENT_TYPE_LATEST
 
 
-class Metrics:
-    """The service's metrics, registered in their own registry (one per app)."""
+class PrometheusMetrics:
+    """The service's Prometheus counters, gauge and histogram, in their own registry (one per app).
+
+    (Prometheus calls them all metrics; in this project "metrics" alone means evaluation metrics.)
+    """
 
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
@@ -54,7 +57,7 @@ class Metrics:
         )
 
     def exposition(self) -> bytes:
-        """The metrics in Prometheus text format, summed over the worker processes."""
+        """Their values in Prometheus text format, summed over the worker processes."""
         if os.environ.get(MULTIPROCESS_ENV):
             registry = CollectorRegistry()
             prometheus_multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]

@@ -3,7 +3,9 @@
 Predicting is CPU-bound and its fixed cost (column checks in scikit-learn and pandas) dwarfs the
 cost per row, so requests queued during one prediction are scored together in the next: the
 event loop never blocks, a lone request waits for nothing, and a busy server scores many rows per
-call. Every request still gets exactly its own rows' results.
+call. Every request still gets exactly its own rows' results. The merging is hand-written rather
+than a batching library's because those wait for a batch to fill (a delay or a size), which adds
+that wait to every request; this one merges only what is already queued.
 """
 
 import asyncio
@@ -24,10 +26,13 @@ from ..core.schema import FEATURE_COLUMNS
 
 
 @dataclass(frozen=True)
-class Scores:
-    """Predictions for some rows and, for a classifier, the probability of every class."""
+class Predictions:
+    """The model's answer for some rows: one label (classifier) or value per row.
 
-    predictions: list[float] | list[int]
+    `probabilities`, for a classifier only: one row per input row, one column per class.
+    """
+
+    values: list[float] | list[int]
     probabilities: NDArray[np.float64] | None
 
 
@@ -38,7 +43,7 @@ class ScoringError(Exception):
 @dataclass
 class _Job:
     rows: Sequence[dict[str, Any]]
-    future: "asyncio.Future[Scores]"
+    future: "asyncio.Future[Predictions]"
     loop: asyncio.AbstractEventLoop
 
 
@@ -54,15 +59,15 @@ def frame(rows: Sequence[dict[str, Any]]) -> pd.DataFrame:
     return pd.DataFrame(columns)
 
 
-def score(model: Pipeline, rows: Sequence[dict[str, Any]]) -> Scores:
+def score(model: Pipeline, rows: Sequence[dict[str, Any]]) -> Predictions:
     """Score rows: one predict_proba for a classifier (the label is its argmax), else predict."""
     inputs = frame(rows)
     if hasattr(model, "predict_proba"):
         probabilities = np.asarray(model.predict_proba(inputs), dtype=np.float64)
         labels = model.classes_[probabilities.argmax(axis=1)]
-        return Scores(predictions=labels.tolist(), probabilities=probabilities)
+        return Predictions(values=labels.tolist(), probabilities=probabilities)
     predictions = np.asarray(model.predict(inputs), dtype=np.float64)
-    return Scores(predictions=predictions.tolist(), probabilities=None)
+    return Predictions(values=predictions.tolist(), probabilities=None)
 
 
 class ModelRunner:
@@ -83,10 +88,10 @@ class ModelRunner:
         self._queue.put(None)
         self._thread.join()
 
-    async def score(self, rows: Sequence[dict[str, Any]]) -> Scores:
+    async def score(self, rows: Sequence[dict[str, Any]]) -> Predictions:
         """Score a request's rows in the runner thread without blocking the event loop."""
         loop = asyncio.get_running_loop()
-        future: asyncio.Future[Scores] = loop.create_future()
+        future: asyncio.Future[Predictions] = loop.create_future()
         self._queue.put(_Job(rows, future, loop))
         return await future
 
@@ -124,7 +129,7 @@ class ModelRunner:
             probabilities = (
                 None if merged.probabilities is None else merged.probabilities[start:end]
             )
-            _resolve(job, Scores(merged.predictions[start:end], probabilities))
+            _resolve(job, Predictions(merged.values[start:end], probabilities))
             start = end
 
     @staticmethod
@@ -133,15 +138,15 @@ class ModelRunner:
         job.loop.call_soon_threadsafe(_set_exception, job.future, error)
 
 
-def _resolve(job: _Job, scores: Scores) -> None:
-    job.loop.call_soon_threadsafe(_set_result, job.future, scores)
+def _resolve(job: _Job, predictions: Predictions) -> None:
+    job.loop.call_soon_threadsafe(_set_result, job.future, predictions)
 
 
-def _set_result(future: "asyncio.Future[Scores]", scores: Scores) -> None:
+def _set_result(future: "asyncio.Future[Predictions]", predictions: Predictions) -> None:
     if not future.done():  # the client may have gone
-        future.set_result(scores)
+        future.set_result(predictions)
 
 
-def _set_exception(future: "asyncio.Future[Scores]", error: Exception) -> None:
+def _set_exception(future: "asyncio.Future[Predictions]", error: Exception) -> None:
     if not future.done():
         future.set_exception(error)
