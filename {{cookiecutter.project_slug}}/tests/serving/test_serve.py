@@ -46,10 +46,12 @@ def _record(row: int) -> dict[str, Any]:
 class Server:
     """`{{ cookiecutter.project_slug }} serve` in its own process group, answering on a free loopback port."""
 
-    def __init__(self, workdir: Path, uri: str, workers: int = 2) -> None:
+    def __init__(
+        self, workdir: Path, uri: str, workers: int = 2, env: dict[str, str] | None = None
+    ) -> None:
         self.url = f"http://127.0.0.1:{_free_port()}"
         self.log = workdir / "predictions"
-        env = {**os.environ, "PREDICTION_LOG_DIR": str(self.log)}
+        env = {**os.environ, "PREDICTION_LOG_DIR": str(self.log), **(env or {})}
         command = [CLI, "serve", "--model", uri, "--workers", str(workers)]
         command += ["--port", self.url.rsplit(":", 1)[1]]
         self.process = subprocess.Popen(
@@ -167,3 +169,16 @@ def test_a_model_that_cannot_load_stops_start_up_in_one_line(
     assert len(done.stderr.strip().splitlines()) == 1, done.stderr
     assert done.stderr.startswith("error: cannot load model models:/no-such-model/3: ")
     assert done.stdout == ""
+
+
+def test_sigterm_stops_one_worker_cleanly_and_removes_its_scratch_folders(
+    registered: tuple[Path, str], tmp_path: Path
+) -> None:
+    _, uri = registered
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    server = Server(tmp_path, uri, workers=1, env={"TMPDIR": str(scratch)})
+    assert server.predict([_record(1)]).status_code == 200
+    assert list(scratch.glob("{{ cookiecutter.project_slug }}-*")), "the export and its metrics"
+    assert server.stop() == 0
+    assert not list(scratch.glob("{{ cookiecutter.project_slug }}-*"))

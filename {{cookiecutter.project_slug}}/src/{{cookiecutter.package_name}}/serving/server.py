@@ -13,10 +13,13 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import tempfile
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from types import FrameType
 from typing import TYPE_CHECKING
 
 from ..core.errors import UserError
@@ -31,13 +34,44 @@ FACTORY = "{{ cookiecutter.package_name }}.serving.app:app_from_env"
 GRACEFUL_SHUTDOWN_SECONDS = 20
 
 
+class _Stopped(Exception):
+    """SIGTERM or SIGINT reached `serve` outside uvicorn's own handling of them."""
+
+
+def _raise_stopped(signum: int, frame: FrameType | None) -> None:
+    raise _Stopped
+
+
+@contextmanager
+def _stoppable() -> Iterator[None]:
+    """End quietly, through every clean-up, on SIGTERM or SIGINT.
+
+    uvicorn stops gracefully on either signal and then raises it again for the handler it found;
+    Python's default SIGTERM handler would end the process on the spot, leaving the scratch
+    folders (the exported model, the Prometheus files) behind.
+    """
+    if threading.current_thread() is not threading.main_thread():  # signals go to the main one
+        yield
+        return
+    stopping = (signal.SIGTERM, signal.SIGINT)
+    previous = {number: signal.signal(number, _raise_stopped) for number in stopping}
+    try:
+        yield
+    except _Stopped:
+        pass
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler)
+
+
 def serve(model: str | None, host: str, port: int, workers: int) -> None:
     """Fetch `model` (default: MODEL_URI), or use MODEL_DIR's, and serve it until SIGTERM/SIGINT.
 
     Settings come from `ServiceSettings`' sources; a bad setting or a failed start-up is a
-    UserError.
+    UserError. A signal ends it with everything it made removed.
     """
-    with fetch_model(model or os.environ.get("MODEL_URI"), os.environ.get("MODEL_DIR")) as fetch:
+    uri, folder = model or os.environ.get("MODEL_URI"), os.environ.get("MODEL_DIR")
+    with _stoppable(), fetch_model(uri, folder) as fetch:
         from .settings import ServiceSettings  # pydantic: imported once the export has started
 
         settings = ServiceSettings.from_env(**({"model_uri": model} if model else {}))
