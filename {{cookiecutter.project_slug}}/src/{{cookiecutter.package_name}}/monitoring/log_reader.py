@@ -34,6 +34,7 @@ def _number(value: str) -> str:
 # What each field of a log line may hold, by the log's format. DuckDB hands over each value as
 # valid JSON text, so its first character tells a string, a number or an object apart; only a row
 # number needs the exact JSON type (an integer).
+JSON_OBJECT_START = "{"  # the first character of a JSON object
 _FIELDS: dict[str, Callable[[str], str]] = {
     "request_id": _string,
     "row": lambda value: f"json_type({value}) IN ('BIGINT', 'UBIGINT')",
@@ -42,7 +43,7 @@ _FIELDS: dict[str, Callable[[str], str]] = {
     "model_version": _string,
     "run_id": _string,
     "latency_ms": _number,
-    "features": lambda value: {% raw %}f"starts_with({value}, '{{')"{% endraw %},
+    "features": lambda value: f"starts_with({value}, '{JSON_OBJECT_START}')",
     "prediction": _number,
     "probability": lambda value: f"({value} IS NULL OR {_number(value)})",  # JSON null or absent
 }
