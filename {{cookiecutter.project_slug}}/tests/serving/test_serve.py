@@ -5,8 +5,9 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -15,12 +16,14 @@ import httpx2 as httpx
 import pytest
 
 from {{ cookiecutter.package_name }}.core.config import load_config
+from {{ cookiecutter.package_name }}.io.prediction_log import FILE_PATTERN
 from {{ cookiecutter.package_name }}.training.train import train
 from tests.helpers import PROJECT, read_prediction_log
 
 pytestmark = pytest.mark.slow
 CLI = str(Path(sys.executable).parent / "{{ cookiecutter.project_slug }}")
 STARTUP_SECONDS = 120
+WORKER_STARTED = "Application startup complete."
 
 
 def _free_port() -> int:
@@ -60,16 +63,28 @@ class Server:
             start_new_session=True,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
+            text=True,
         )
+        self.lines: list[str] = []
+        self._reader = threading.Thread(target=self._read_output, daemon=True)
+        self._reader.start()
         deadline = time.monotonic() + STARTUP_SECONDS
         while time.monotonic() < deadline and self.process.poll() is None:
-            try:
-                if httpx.get(f"{self.url}/readyz", timeout=1).status_code == 200:
-                    return
-            except httpx.TransportError:
-                time.sleep(0.1)
+            # /readyz answers as soon as one worker is up; a test of the split waits for all.
+            if sum(WORKER_STARTED in line for line in self.lines) >= workers:
+                try:
+                    if httpx.get(f"{self.url}/readyz", timeout=1).status_code == 200:
+                        return
+                except httpx.TransportError:
+                    pass
+            time.sleep(0.1)
         self.kill()
         raise AssertionError(f"server did not start:\n{self.output()}")
+
+    def _read_output(self) -> None:
+        assert self.process.stdout is not None
+        for line in self.process.stdout:
+            self.lines.append(line)
 
     def predict(self, rows: list[dict[str, Any]]) -> httpx.Response:
         return httpx.post(f"{self.url}/predict", json={"records": rows}, timeout=30)
@@ -84,8 +99,9 @@ class Server:
         self.process.wait(timeout=60)
 
     def output(self) -> str:
-        assert self.process.stdout is not None
-        return self.process.stdout.read().decode()
+        """Everything the server printed (call after it has stopped)."""
+        self._reader.join(timeout=10)
+        return "".join(self.lines)
 
 
 @pytest.fixture(scope="module")
@@ -109,15 +125,23 @@ def test_two_workers_log_exactly_one_record_per_row(
 ) -> None:
     _, uri = registered
     server = Server(tmp_path, uri)
+    sizes: list[int] = []
+    responses: list[httpx.Response] = []
     try:
-        sizes = [1 + i % 4 for i in range(60)]
-        with ThreadPoolExecutor(max_workers=8) as pool:
-            responses = list(
-                pool.map(lambda n: server.predict([_record(r) for r in range(n)]), sizes)
-            )
+        # The kernel hands each connection to whichever worker accepts first, so on a busy
+        # machine one round may reach one worker only: send rounds until both have logged.
+        for _ in range(5):
+            batch = [1 + i % 4 for i in range(60)]
+            with ThreadPoolExecutor(max_workers=8) as pool:
+                responses += pool.map(
+                    lambda n: server.predict([_record(r) for r in range(n)]), batch
+                )
+            sizes += batch
+            if _wait_for(lambda: len(_writers(server.log)) == 2, seconds=5):
+                break
         model = httpx.get(f"{server.url}/model", timeout=5).json()
     finally:
-        assert server.stop() == 0
+        assert server.stop() == 0, server.output()
     assert all(r.status_code == 200 for r in responses)
     version = uri.rsplit("/", 1)[1]
     assert {r.headers["x-model-version"] for r in responses} == {version} == {model["version"]}
@@ -127,9 +151,24 @@ def test_two_workers_log_exactly_one_record_per_row(
     assert frame.groupby("request_id").size().to_dict() == sent
     assert set(frame["model_version"]) == {version}
     assert set(frame["run_id"]) == {model["run_id"]}
-    assert len({path.name.split("-")[2] for path in server.log.iterdir()}) == 2, (
-        "one file set per worker"
-    )
+    assert len(_writers(server.log)) == 2, "one file set per worker"
+
+
+def _writers(log: Path) -> set[str]:
+    """The pid in each prediction log file name (`predictions-<host>-<pid>-<start>-<n>.jsonl`).
+
+    Read from the right: a host name may hold dashes.
+    """
+    return {path.name.rsplit("-", 3)[1] for path in log.glob(FILE_PATTERN)}
+
+
+def _wait_for(condition: Callable[[], bool], seconds: float) -> bool:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.05)
+    return True
 
 
 def test_kill_9_loses_at_most_the_unflushed_tail(
