@@ -1,6 +1,10 @@
 """Render the template with copier or cookiecutter through their Python APIs, isolated."""
 
 import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -46,14 +50,27 @@ def render_cookiecutter(output: Path, answers: dict[str, Any] | None = None) -> 
             }
         )
     )
-    project = cookiecutter(
-        str(ROOT),
-        no_input=True,
-        extra_context=answers or {},
-        output_dir=str(output),
-        config_file=str(config),
-    )
+    with _scratch_tempdir(output.parent / f"{output.name}-cookiecutter-tmp"):
+        project = cookiecutter(
+            str(ROOT),
+            no_input=True,
+            extra_context=answers or {},
+            output_dir=str(output),
+            config_file=str(config),
+        )
     return Path(project)
+
+
+@contextmanager
+def _scratch_tempdir(folder: Path) -> Iterator[None]:
+    """Point `tempfile` at a folder removed afterwards: cookiecutter leaves its hook copies."""
+    folder.mkdir(parents=True, exist_ok=True)
+    previous, tempfile.tempdir = tempfile.tempdir, str(folder)
+    try:
+        yield
+    finally:
+        tempfile.tempdir = previous
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def tree(root: Path) -> dict[str, bytes]:
