@@ -5,6 +5,7 @@ model URI) is printed as one line on stderr with exit code 2, never as a traceba
 """
 
 import os
+import shlex
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -54,6 +55,55 @@ def features_command(config_path: ConfigOption) -> None:
         f"features: {result.manifest['rows']} rows -> {result.path} "
         f"(fingerprint {result.fingerprint[:12]})"
     )
+
+
+schema_app = typer.Typer(help="The data contract (schema.yaml): infer it from a table.")
+app.add_typer(schema_app, name="schema")
+
+
+@schema_app.command("infer")
+def schema_infer_command(
+    path: Annotated[Path, typer.Argument(help="The table: a .csv or .parquet file.")],
+    target: Annotated[str, typer.Option(help="The column the model predicts.")],
+    id_column: Annotated[
+        str | None, typer.Option("--id", help="A column that identifies rows (unique).")
+    ] = None,
+    config_path: ConfigOption = Path("configs/v1.yaml"),
+    overwrite: Annotated[
+        bool, typer.Option(help="Replace an existing, different schema.yaml (after the diff).")
+    ] = False,
+) -> None:
+    """Write schema.yaml from a table; if one exists and differs, show the diff (exit 1)."""
+    from .core.config import read_problem_type
+    from .core.schema import SCHEMA_FILE
+    from .schema_infer import diff, infer
+
+    words = ["schema", "infer", str(path), "--target", target]
+    command = shlex.join(words + (["--id", id_column] if id_column else []))
+    with user_errors():
+        problem_type = read_problem_type(config_path)
+        inferred = infer(path, target, id_column, problem_type, command)
+    current = SCHEMA_FILE.read_text(encoding="utf-8") if SCHEMA_FILE.is_file() else None
+    change = "" if current is None else diff(current, inferred.text, SCHEMA_FILE)
+    if current is not None and not change:
+        typer.echo(f"{SCHEMA_FILE} already describes {path}; nothing to change")
+        return
+    if change:
+        typer.echo(change, nl=False)
+        if not overwrite:
+            typer.echo(
+                f"{SCHEMA_FILE} not changed: review the diff above, then rerun with --overwrite"
+            )
+            raise typer.Exit(code=1)
+    SCHEMA_FILE.write_text(inferred.text, encoding="utf-8")
+    typer.echo(
+        f"wrote {SCHEMA_FILE}: {inferred.rows} rows, {inferred.features} features, "
+        f"{inferred.problem_type} of '{target}'; review it, then train"
+    )
+    for name in inferred.id_candidates:
+        typer.echo(
+            f"note: column '{name}' has a distinct value per row; pass --id {name} if it names rows"
+        )
 
 
 @app.command("train")

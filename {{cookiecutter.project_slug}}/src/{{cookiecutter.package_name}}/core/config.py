@@ -18,7 +18,7 @@ from pydantic import (
 from .errors import UserError
 from .estimators import ESTIMATORS
 from .metrics import METRICS
-from .schema import FEATURE_COLUMNS, ProblemType, feature_names
+from .schema import SCHEMA_FILE, ProblemType, feature_names, schema
 
 
 class Strict(BaseModel):
@@ -32,9 +32,12 @@ class DataConfig(Strict):
 
     raw_path: Path
     features_dir: Path = Path("data/features")
-    as_of: date = Field(description="Reference date for tenure features; fixed, so runs repeat.")
+    as_of: date | None = Field(
+        default=None,
+        description="Reference date of derived date features (tenure); fixed, so runs repeat.",
+    )
     sample_rows: int | None = Field(
-        default=None, gt=0, description="Use only the first N rows (by id): for smoke runs."
+        default=None, gt=0, description="Use only the first N rows (in feature order): smoke runs."
     )
 
 
@@ -160,7 +163,7 @@ class MonitoringConfig(Strict):
         if self.sample_rows < self.min_rows:
             raise ValueError("sample_rows must be at least min_rows")
         for name, rule in self.columns.items():
-            kinds = {c.name: c.kind for c in FEATURE_COLUMNS}
+            kinds = {c.name: c.kind for c in schema().features}
             if name not in kinds:
                 raise ValueError(f"columns.{name}: not a feature; features: {', '.join(kinds)}")
             allowed = get_args(NumericMethod if kinds[name] == "numeric" else CategoricalMethod)
@@ -198,6 +201,17 @@ class ProjectConfig(Strict):
             raise ValueError(
                 f"metrics: {', '.join(unknown)} not available for {self.problem_type}; "
                 f"choose from: {', '.join(METRICS[self.problem_type])}"
+            )
+        contract = schema()
+        if (contract.positive is None) == (self.problem_type == "classification"):
+            raise ValueError(
+                f"{self.problem_type} needs {SCHEMA_FILE.name} "
+                + (
+                    f"to name the positive class of '{contract.target}' (positive: ...)"
+                    if contract.positive is None
+                    else f"to have no `positive` (target '{contract.target}' is a number)"
+                )
+                + "; fix the schema or problem_type"
             )
         bad = sorted(set(self.model.exclude_features) - set(feature_names()))
         if bad:
@@ -272,3 +286,21 @@ def load_config(path: Path) -> ProjectConfig:
         where = f" at line {mark.line + 1}" if mark is not None else ""
         raise UserError(f"{path}: not valid YAML{where}; fix the syntax") from None
     return parse_config(data, str(path))
+
+
+def read_problem_type(path: Path) -> ProblemType:
+    """Only `problem_type` from a config file: what `schema infer` checks the target against.
+
+    The rest is not validated here, since it may name the features of the schema being replaced.
+    """
+    if not path.is_file():
+        raise UserError(f"config file {path} not found; pass --config with an existing file")
+    try:
+        data = yaml.safe_load(path.read_text())
+    except yaml.YAMLError:
+        raise UserError(f"{path}: not valid YAML; fix the syntax") from None
+    value = data.get("problem_type") if isinstance(data, dict) else None
+    for problem_type in get_args(ProblemType):
+        if value == problem_type:
+            return problem_type  # type: ignore[no-any-return]
+    raise UserError(f"{path}: problem_type must be one of {', '.join(get_args(ProblemType))}")

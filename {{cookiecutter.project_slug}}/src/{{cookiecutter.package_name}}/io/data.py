@@ -31,6 +31,14 @@ def read_raw(con: BaseBackend, path: Path) -> ibis.Table:
     raise UserError(f"raw data file {path}: unsupported format '{suffix}'; use .csv or .parquet")
 
 
+def read_typed(con: BaseBackend, path: Path) -> ibis.Table:
+    """Open a raw file with its column types: Parquet's own, or a CSV's detected from every row."""
+    read_raw(con, path)  # the same checks and errors
+    if path.suffix.lower() == ".csv":
+        return con.read_csv(path, sample_size=-1)
+    return con.read_parquet(path)
+
+
 def write_parquet(frame: pd.DataFrame, path: Path) -> None:
     """Write a frame as Parquet, creating the folder."""
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -10,6 +10,7 @@ a model, which `serve` runs in a child process while the service starts, imports
 from __future__ import annotations
 
 import os
+import re
 import tempfile
 import warnings
 
@@ -323,6 +324,14 @@ def run_metrics(run_id: str) -> dict[str, float]:
     return dict(MlflowClient().get_run(run_id).data.metrics)
 
 
+def metric_key(name: str) -> str:
+    """A name MLflow accepts as a metric key: other characters (e.g. of a column) become '_'."""
+    return _NOT_IN_METRIC_KEYS.sub("_", name)
+
+
+_NOT_IN_METRIC_KEYS = re.compile(r"[^\w.\- :/]")
+
+
 def log_monitoring_run(record: MonitoringRecord) -> str:
     """Log a monitoring run linked to its version (tags both ways); return the run's id."""
     init_registry()
@@ -337,7 +346,7 @@ def log_monitoring_run(record: MonitoringRecord) -> str:
     }
     with mlflow.start_run(experiment_id=experiment_id, run_name=record.run_name) as run:
         mlflow.set_tags(tags)
-        mlflow.log_metrics(record.metrics)
+        mlflow.log_metrics({metric_key(name): value for name, value in record.metrics.items()})
         for path in record.artifacts:
             mlflow.log_artifact(str(path))
     tag_version(version.name, version.version, "last_monitoring_run", run.info.run_id)

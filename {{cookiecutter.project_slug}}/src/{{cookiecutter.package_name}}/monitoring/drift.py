@@ -14,7 +14,7 @@ from pathlib import Path
 import pandas as pd
 
 from ..core.config import MonitoringConfig
-from ..core.schema import FEATURE_COLUMNS, Kind
+from ..core.schema import Kind, schema
 from .summary import DriftCheck, DriftResult
 
 EMPTY = "no values"
@@ -64,7 +64,7 @@ def measure(
     Columns without any value in `current` are not measured, and count as drifted.
     """
     rules = {
-        c.name: Rule(c.kind, *column_rule(monitoring, c.name, c.kind)) for c in FEATURE_COLUMNS
+        c.name: Rule(c.kind, *column_rule(monitoring, c.name, c.kind)) for c in schema().features
     }
     prediction = monitoring.prediction
     rules[score_column] = Rule("numeric", prediction.method, prediction.threshold)
@@ -94,5 +94,5 @@ def measure(
         for name, rule in rules.items()
     }
     return DriftResult(
-        columns=[checks[c.name] for c in FEATURE_COLUMNS], prediction=checks[score_column]
+        columns=[checks[c.name] for c in schema().features], prediction=checks[score_column]
     )

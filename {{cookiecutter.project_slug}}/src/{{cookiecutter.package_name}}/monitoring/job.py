@@ -29,7 +29,7 @@ from ..core.config import ProjectConfig
 from ..core.errors import UserError
 from ..core.metrics import evaluate_defined
 from ..core.model_uri import alias_uri
-from ..core.schema import TARGETS, feature_names
+from ..core.schema import feature_names, schema
 from . import alerts, evidently_worker
 from .drift import measure
 from .log_reader import read_labels, read_log
@@ -112,7 +112,7 @@ def live_quality(
             labelled_rows=0,
             note=f"no labels yet ({labels_path} not found); reported once labels arrive",
         )
-    labels = read_labels(labels_path, TARGETS[config.problem_type])
+    labels = read_labels(labels_path, schema())
     joined = frame.merge(labels, on=["request_id", "row"], how="inner")
     if joined.empty:
         return Quality(labelled_rows=0, note=f"no label in {labels_path} for this window's rows")

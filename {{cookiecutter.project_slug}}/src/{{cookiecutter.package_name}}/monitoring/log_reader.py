@@ -8,6 +8,7 @@ rows' features are decoded). One deliberate difference: a row number beyond 64 b
 writer never produces, counts as malformed here.
 """
 
+import json
 import os
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -19,7 +20,7 @@ import duckdb
 import pandas as pd
 
 from ..core.errors import UserError
-from ..core.schema import feature_names
+from ..core.schema import Schema, feature_names
 from ..io.prediction_log import FILE_PATTERN
 
 
@@ -52,20 +53,18 @@ _ZONED = r"([zZ]|[+-]\d\d(:?\d\d)?)$"
 # The columns of a read: the log's fields, the features, and the sampling key (DuckDB's 64-bit
 # hash of seed, request id and row: a pseudo-random number per row, stable for a DuckDB version,
 # which uv.lock pins).
-_EMPTY = pd.DataFrame(
-    columns=[
-        "timestamp",
-        "request_id",
-        "row",
-        "model_name",
-        "model_version",
-        "prediction",
-        "probability",
-        *feature_names("numeric"),
-        *feature_names("categorical"),
-        "sample_key",
-    ]
-)
+_LOG_COLUMNS = ["timestamp", "request_id", "row", "model_name", "model_version"]
+
+
+def _empty() -> pd.DataFrame:
+    """A read with no rows: the log's fields, every feature, and the sampling key."""
+    columns = [*_LOG_COLUMNS, "prediction", "probability"]
+    return pd.DataFrame(columns=[*columns, *feature_names(), "sample_key"])
+
+
+def _identifier(name: str) -> str:
+    """A column name as a DuckDB identifier: quoted, so spaces, dots or keywords are fine."""
+    return '"' + name.replace('"', '""') + '"'
 
 
 @dataclass(frozen=True)
@@ -159,11 +158,14 @@ def _records_sql() -> str:
 
 def _features_sql(records: str) -> str:
     """Typed columns of the well-formed `records` (a relation): the log fields, every feature."""
-    numeric, categorical = feature_names("numeric"), feature_names("categorical")
-    struct = "{" + ", ".join(f'"{name}": "VARCHAR"' for name in feature_names()) + "}"
+    numeric = set(feature_names("numeric"))
+    struct = json.dumps({name: "VARCHAR" for name in feature_names()}, ensure_ascii=False)
+    struct = struct.replace("'", "''")  # inside a SQL string literal
     values = [
-        *(f"TRY_CAST(f.{name} AS DOUBLE) AS {name}" for name in numeric),
-        *(f"f.{name} AS {name}" for name in categorical),
+        f"TRY_CAST(f.{_identifier(name)} AS DOUBLE) AS {_identifier(name)}"
+        if name in numeric
+        else f"f.{_identifier(name)} AS {_identifier(name)}"
+        for name in feature_names()
     ]
     return f"""
         SELECT
@@ -206,7 +208,7 @@ def read_log(
         )
     files = [str(path) for path in sorted(directory.glob(FILE_PATTERN))]
     if not files:
-        return LogRead(_EMPTY, {}, 0, sample_above, sample_rows)
+        return LogRead(_empty(), {}, 0, sample_above, sample_rows)
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="log-lines") as counter:
         # Every line, well-formed or not, is counted in a second pass over the files, alongside
         # the main one: only the malformed count needs it.
@@ -267,13 +269,15 @@ def _count_lines(files: list[str]) -> int:
     return found[0] if found else 0
 
 
-def read_labels(path: Path, target: str) -> pd.DataFrame:
+def read_labels(path: Path, contract: Schema) -> pd.DataFrame:
     """Read the labels that arrived for predicted rows, from CSV or Parquet.
 
-    Columns: `request_id`, `row` (optional, 0 when absent) and the target column of schema.py.
-    A row whose label is empty is not labelled yet.
+    Columns: `request_id`, `row` (optional, 0 when absent) and the schema's target column, with
+    values as in the training data (a classifier's are turned into 1 for the `positive` class,
+    else 0). A row whose label is empty is not labelled yet.
     """
-    # CSV as text, so that a label like "yes" is an error rather than a sniffed boolean.
+    target = contract.target
+    # CSV as text, so that a label like "yes" is read as written rather than a sniffed boolean.
     readers = {".csv": "read_csv($path, all_varchar = true)", ".parquet": "read_parquet($path)"}
     source = readers.get(path.suffix.lower())
     if source is None:
@@ -295,15 +299,28 @@ def read_labels(path: Path, target: str) -> pd.DataFrame:
             f"{target} and optionally row"
         )
     row = "TRY_CAST(row AS BIGINT)" if "row" in columns else "0"
+    value = f"CAST({_identifier(target)} AS VARCHAR)"
+    parameters: dict[str, object] = {"path": str(path)}
+    if contract.positive is None:
+        label, kind = f"TRY_CAST({value} AS DOUBLE)", "a number"
+    else:
+        allowed = contract.column(target).allowed
+        parameters["positive"] = contract.positive
+        label = f"CAST({value} = $positive AS DOUBLE)"
+        kind = "a class"
+        if allowed:
+            parameters["allowed"] = list(allowed)
+            label = f"CASE WHEN {value} IN $allowed THEN {label} END"
+            kind = "one of " + ", ".join(allowed)
     frame = con.execute(
         f"SELECT CAST(request_id AS VARCHAR) AS request_id, {row} AS row, "
-        f"TRY_CAST({target} AS DOUBLE) AS label, {target} IS NOT NULL AS given FROM {source}",
-        {"path": str(path)},
+        f"{label} AS label, {value} IS NOT NULL AS given FROM {source}",
+        parameters,
     ).df()
     bad = int((frame["given"] & frame["label"].isna()).sum()) + int(frame["row"].isna().sum())
     if bad:
         raise UserError(
-            f"labels file {path}: {bad} row(s) with a label that is not a number or a row that "
+            f"labels file {path}: {bad} row(s) with a label that is not {kind} or a row that "
             "is not an integer; fix them"
         )
     frame = frame[frame["given"]].drop(columns="given")

@@ -5,6 +5,7 @@ docs at /docs and /redoc, served from local files (no CDN).
 """
 
 import gc
+import json
 import time
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
@@ -51,10 +52,15 @@ class Served:
 
 
 def _where(location: Sequence[int | str]) -> str:
-    """`("body", "records", 0, "age")` -> `records[0].age`."""
+    """`("body", "records", 0, "age")` -> `records[0].age`; `records[0]["monthly spend"]`."""
     text = ""
     for part in location[1:] if location and location[0] == "body" else location:
-        text += f"[{part}]" if isinstance(part, int) else f".{part}"
+        if isinstance(part, int):
+            text += f"[{part}]"
+        elif part.isidentifier():
+            text += f".{part}"
+        else:
+            text += f"[{json.dumps(part, ensure_ascii=False)}]"
     return text.lstrip(".") or "body"
 
 
@@ -159,7 +165,7 @@ def create_app(settings: ServiceSettings, loaded: exported_model.Bundle | None =
         """Score a batch of records with the served model version."""
         current = served(request)
         started = time.perf_counter()
-        rows = [record.model_dump() for record in body.records]  # type: ignore[attr-defined]
+        rows = [record.model_dump(by_alias=True) for record in body.records]  # type: ignore[attr-defined]
         predicted = await current.runner.score(rows)
         latency_ms = (time.perf_counter() - started) * 1000
         request_id: str = request.state.request_id

@@ -1,39 +1,49 @@
-"""Request and response bodies. The request record is built from schema.FEATURE_COLUMNS."""
+"""Request and response bodies. The request record is built from the schema's features."""
 
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
-from ..core.schema import FEATURE_COLUMNS, FeatureColumn
+from ..core.schema import FeatureColumn, schema
 
 STRICT = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False)
 
 
 def _field(column: FeatureColumn) -> tuple[Any, Any]:
-    """A feature as a required field whose value may be null (the pipeline imputes it)."""
+    """A feature as a required field whose value may be null (the pipeline imputes it).
+
+    The JSON key is the column's name, whatever it holds (spaces, dots, any letter); the Python
+    attribute is not used (read records with `model_dump(by_alias=True)`).
+    """
     kind = float if column.kind == "numeric" else str
     meaning = "number" if column.kind == "numeric" else "category"
     return (
         kind | None,
-        Field(description=f"{column.name} ({meaning}); null when unknown: the model imputes it"),
+        Field(
+            alias=column.name,
+            description=f"{column.name} ({meaning}); null when unknown: the model imputes it",
+        ),
     )
 
 
-Record: type[BaseModel] = create_model(  # type: ignore[call-overload]
-    "Record",
-    __config__=STRICT,
-    __doc__="One row of model features (schema.FEATURE_COLUMNS); every field must be present.",
-    **{column.name: _field(column) for column in FEATURE_COLUMNS},
-)
+def record_model() -> type[BaseModel]:
+    """One row of model features, a field per schema feature; every field must be present."""
+    return create_model(  # type: ignore[call-overload,no-any-return]
+        "Record",
+        __config__=STRICT,
+        __doc__="One row of model features (schema.yaml); every field must be present.",
+        **{f"feature_{i}": _field(column) for i, column in enumerate(schema().features)},
+    )
 
 
 def request_model(max_rows: int) -> type[BaseModel]:
     """The /predict body: a batch of 1..max_rows records, nothing else."""
+    record = record_model()
     return create_model(
         "PredictRequest",
         __config__=STRICT,
         __doc__="A batch of records to score.",
-        records=(list[Record], Field(min_length=1, max_length=max_rows)),  # type: ignore[valid-type]
+        records=(list[record], Field(min_length=1, max_length=max_rows)),  # type: ignore[valid-type]
     )
 
 

@@ -22,7 +22,7 @@ from numpy.typing import NDArray
 from sklearn.pipeline import Pipeline
 from threadpoolctl import threadpool_limits  # type: ignore[import-untyped]
 
-from ..core.schema import FEATURE_COLUMNS
+from ..core.schema import schema
 
 
 @dataclass(frozen=True)
@@ -50,7 +50,7 @@ class _Job:
 def frame(rows: Sequence[dict[str, Any]]) -> pd.DataFrame:
     """The model's input frame from validated records: missing values as NaN, schema dtypes."""
     columns: dict[str, Any] = {}
-    for column in FEATURE_COLUMNS:
+    for column in schema().features:
         values = [row[column.name] for row in rows]
         if column.kind == "numeric":
             columns[column.name] = np.array(values, dtype=np.float64)

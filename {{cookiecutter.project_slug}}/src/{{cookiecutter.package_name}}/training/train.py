@@ -19,7 +19,7 @@ from .. import TEMPLATE_VERSION
 from ..core.config import ProjectConfig
 from ..core.estimators import build_pipeline, check_params
 from ..core.metrics import evaluate, predict
-from ..core.schema import TARGETS, feature_names
+from ..core.schema import feature_names, target
 from ..features import FeatureSet, Split, build_features, split
 from ..io import data, registry
 from . import plots
@@ -162,14 +162,14 @@ def train(config: ProjectConfig) -> TrainingResult:
             "test_size": config.split.test_size,
             "seed": config.split.seed,
             "rows": len(features.frame),
-            "as_of": config.data.as_of.isoformat(),
+            "as_of": str(config.data.as_of),
         },
         metrics={**result.metrics, **baseline},
         tags=tags,
         dataset=features.frame,
         dataset_source=str(features.path),
         dataset_digest=features.fingerprint,
-        target=TARGETS[config.problem_type],
+        target=target(),
         training_inputs=parts.x_train,
         input_example=parts.x_test.head(INPUT_EXAMPLE_ROWS),
         text_artifacts={
