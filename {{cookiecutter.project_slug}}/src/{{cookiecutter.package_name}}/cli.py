@@ -72,32 +72,32 @@ def schema_infer_command(
     overwrite: Annotated[
         bool, typer.Option(help="Replace an existing, different schema.yaml (after the diff).")
     ] = False,
+    out: Annotated[
+        Path | None,
+        typer.Option(help="Write this file instead of the project's schema.yaml (to compare)."),
+    ] = None,
 ) -> None:
     """Write schema.yaml from a table; if one exists and differs, show the diff (exit 1)."""
     from .core.config import read_problem_type
     from .core.schema import SCHEMA_FILE
-    from .schema_infer import diff, infer
+    from .schema_infer import infer, save
 
     words = ["schema", "infer", str(path), "--target", target]
     command = shlex.join(words + (["--id", id_column] if id_column else []))
     with user_errors():
         problem_type = read_problem_type(config_path)
         inferred = infer(path, target, id_column, problem_type, command)
-    current = SCHEMA_FILE.read_text(encoding="utf-8") if SCHEMA_FILE.is_file() else None
-    change = "" if current is None else diff(current, inferred.text, SCHEMA_FILE)
-    if current is not None and not change:
-        typer.echo(f"{SCHEMA_FILE} already describes {path}; nothing to change")
+    target_file = SCHEMA_FILE if out is None else out
+    saved = save(inferred, target_file, overwrite)
+    typer.echo(saved.diff, nl=False)
+    if saved.unchanged:
+        typer.echo(f"{target_file} already describes {path}; nothing to change")
         return
-    if change:
-        typer.echo(change, nl=False)
-        if not overwrite:
-            typer.echo(
-                f"{SCHEMA_FILE} not changed: review the diff above, then rerun with --overwrite"
-            )
-            raise typer.Exit(code=1)
-    SCHEMA_FILE.write_text(inferred.text, encoding="utf-8")
+    if not saved.written:
+        typer.echo(f"{target_file} not changed: review the diff above, then rerun with --overwrite")
+        raise typer.Exit(code=1)
     typer.echo(
-        f"wrote {SCHEMA_FILE}: {inferred.rows} rows, {inferred.features} features, "
+        f"wrote {target_file}: {inferred.rows} rows, {inferred.features} features, "
         f"{inferred.problem_type} of '{target}'; review it, then train"
     )
     for name in inferred.id_candidates:

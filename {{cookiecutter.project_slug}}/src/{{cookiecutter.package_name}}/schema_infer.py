@@ -313,3 +313,24 @@ def diff(old: str, new: str, path: Path) -> str:
     if strip == fresh:
         return ""
     return "".join(difflib.unified_diff(strip, fresh, f"{path} (now)", f"{path} (inferred)"))
+
+
+@dataclass(frozen=True)
+class Saved:
+    """What `save` did: the diff to the existing file ('' for a new or equal one)."""
+
+    diff: str
+    written: bool
+    unchanged: bool
+
+
+def save(inferred: InferredSchema, path: Path, overwrite: bool) -> Saved:
+    """Write the inferred schema to `path`, unless a different file is there and not `overwrite`."""
+    current = path.read_text(encoding="utf-8") if path.is_file() else None
+    change = "" if current is None else diff(current, inferred.text, path)
+    if current is not None and not change:
+        return Saved(diff="", written=False, unchanged=True)
+    if change and not overwrite:
+        return Saved(diff=change, written=False, unchanged=False)
+    path.write_text(inferred.text, encoding="utf-8")
+    return Saved(diff=change, written=True, unchanged=False)
