@@ -6,7 +6,7 @@ export MLFLOW_DISABLE_TELEMETRY ?= true
 export DO_NOT_TRACK ?= true
 PYTEST_WORKERS ?= 2
 
-.PHONY: help setup test test-fast demo bench bench-serving bench-monitoring lock engines lint
+.PHONY: help setup test test-fast demo bench bench-serving bench-monitoring bench-schema lock engines lint
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-17s %s\n", $$1, $$2}'
@@ -30,6 +30,8 @@ bench-serving: setup ## Serving benchmark: our service vs `mlflow models serve` 
 	$(UV) run --locked python benchmarks/serving.py
 bench-monitoring: setup ## Monitoring job vs plain Evidently preset on 1M logged predictions (minutes)
 	$(UV) run --locked python benchmarks/monitoring.py
+bench-schema: setup ## `schema infer` on a 1M-row, 50-column Parquet table vs a pandas profile
+	$(UV) run --locked python benchmarks/schema_infer.py
 
 lock: setup ## Regenerate the generated project's uv.lock files (one per minimum Python)
 	$(UV) run --locked python scripts/lock.py

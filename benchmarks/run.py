@@ -35,11 +35,11 @@ import mlflow.sklearn
 import pandas as pd
 
 from my_ml_project.core.estimators import build_pipeline
-from my_ml_project.core.schema import TARGETS, feature_names
+from my_ml_project.core.schema import feature_names, target
 
 frame = pd.read_parquet("data/features/smoke/features.parquet")
 model = build_pipeline("classification", "hist_gradient_boosting", {"max_iter": 50}, seed=42)
-model.fit(frame[feature_names()], frame[TARGETS["classification"]])
+model.fit(frame[feature_names()], frame[target()])
 mlflow.set_tracking_uri("sqlite:///mlflow.db")
 mlflow.set_experiment("naive")
 with mlflow.start_run():

@@ -269,7 +269,7 @@ def test_no_release_uses_a_feature_that_needs_trust(releases: Path) -> None:
 
 # The last commit with the flat package (before the package was grouped into core/, io/ and steps).
 FLAT_LAYOUT = "312f036a90c955b35e64461d161b033aa83fde9c"
-SCHEMA_EDIT = ("minimum=18, maximum=100", "minimum=16, maximum=100")
+MODULE_EDIT = ('SimpleImputer(strategy="median")', 'SimpleImputer(strategy="mean")')
 
 
 def test_update_across_the_layout_move_keeps_an_edit_of_a_moved_module(tmp_path: Path) -> None:
@@ -303,21 +303,21 @@ def test_update_across_the_layout_move_keeps_an_edit_of_a_moved_module(tmp_path:
 
     project = copy_release(repo, tmp_path / "project", "0.1.0")
     render_commit = git(project, "rev-parse", "HEAD").strip()
-    old = project / "src" / "my_ml_project" / "schema.py"
-    old.write_text(old.read_text().replace(*SCHEMA_EDIT))
-    commit_all(project, "user widens the age range")
+    old = project / "src" / "my_ml_project" / "estimators.py"
+    old.write_text(old.read_text().replace(*MODULE_EDIT))
+    commit_all(project, "user imputes numbers with the mean")
 
     update(project, "0.2.0")
     commit_all(project, "update to 0.2.0")
 
-    moved = project / "src" / "my_ml_project" / "core" / "schema.py"
+    moved = project / "src" / "my_ml_project" / "core" / "estimators.py"
     assert not old.exists(), "the old module is gone"
-    assert SCHEMA_EDIT[0] in moved.read_text(), "the moved module comes from the template"
-    assert SCHEMA_EDIT[1] in git(project, "show", "HEAD~1:src/my_ml_project/schema.py")
+    assert MODULE_EDIT[0] in moved.read_text(), "the moved module comes from the template"
+    assert MODULE_EDIT[1] in git(project, "show", "HEAD~1:src/my_ml_project/estimators.py")
 
     # The recipe in docs/updating.md: replay your edits of the old path onto the new one.
-    edits = git(project, "diff", render_commit, "HEAD~1", "--", "src/my_ml_project/schema.py")
-    patch = edits.replace("src/my_ml_project/schema.py", "src/my_ml_project/core/schema.py")
+    edits = git(project, "diff", render_commit, "HEAD~1", "--", "src/my_ml_project/estimators.py")
+    patch = edits.replace("src/my_ml_project/estimators.py", "src/my_ml_project/core/estimators.py")
     subprocess.run([*GIT, "apply", "-3"], cwd=project, input=patch, text=True, check=True)
-    assert SCHEMA_EDIT[1] in moved.read_text()
+    assert MODULE_EDIT[1] in moved.read_text()
     assert "<<<<<<<" not in moved.read_text()
