@@ -23,6 +23,7 @@ from types import FrameType
 from typing import TYPE_CHECKING
 
 from ..core.errors import UserError
+from ..core.schema import feature_names
 from ..io import exported_model
 from ..io.prediction_log import PredictionLogWriter
 from .fetch import ModelFetch, fetch_model
@@ -89,7 +90,24 @@ def check_model(settings: ServiceSettings) -> exported_model.Bundle:
             f"MODEL_URI={settings.model_uri} but {settings.model_dir} holds {info.uri} "
             f"(exported from {info.source_uri}); unset one of them"
         )
+    check_features(info)
     return bundle
+
+
+def check_features(info: exported_model.ModelInfo) -> None:
+    """The version was trained on the features schema.yaml defines now (requests follow it)."""
+    trained = {column["name"] for column in info.signature.get("inputs") or []}
+    current = set(feature_names())
+    if trained and trained != current:
+        lost, new = sorted(trained - current), sorted(current - trained)
+        differences = [
+            *([f"no longer has {', '.join(lost[:5])}"] if lost else []),
+            *([f"now also has {', '.join(new[:5])}"] if new else []),
+        ]
+        raise UserError(
+            f"{info.uri} was trained on other features: schema.yaml {' and '.join(differences)}; "
+            "serve a version trained with this schema.yaml"
+        )
 
 
 def check_log_folder(settings: ServiceSettings) -> None:
