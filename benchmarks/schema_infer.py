@@ -49,7 +49,7 @@ columns += [
 ]
 columns += ["'note ' || CAST(CAST(random() * 100000 AS INTEGER) AS VARCHAR) AS \\"free text\\""]
 columns += ["CASE WHEN random() < 0.3 THEN 'yes' ELSE 'no' END AS \\"churned?\\""]
-con = duckdb.connect()
+con = duckdb.connect(config={"enable_progress_bar": False})
 con.execute("SELECT setseed(0.42)")
 con.execute(
     f"COPY (SELECT {', '.join(columns)} FROM range({rows})) TO '{out}' (FORMAT parquet)"

@@ -152,12 +152,15 @@ def _check_column(column: Profile, path: Path) -> None:
 
 
 def _round_out(value: float, up: bool, integer: bool) -> float | int:
+    """Round away from the data: whole numbers, or 4 significant digits without float noise."""
     if integer:
         return int(math.ceil(value) if up else math.floor(value))
     if value == 0:
         return 0.0
-    scale = 10 ** (math.floor(math.log10(abs(value))) - 3)
-    return float((math.ceil if up else math.floor)(value / scale) * scale)
+    decimals = 3 - math.floor(math.log10(abs(value)))
+    step = 10.0**-decimals
+    outward = (math.ceil if up else math.floor)(value / step) * step
+    return round(outward, max(decimals, 0))
 
 
 def _range(column: Profile) -> dict[str, Any]:
