@@ -1,24 +1,24 @@
 """Shared fixtures: every test runs in its own folder with its own registry, never the project's."""
 
 import json
-import shutil
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from tests.helpers import PROJECT, Webhook
+from tests.helpers import Webhook, copy_project, project_config
+
+if TYPE_CHECKING:
+    from {{ cookiecutter.package_name }}.training.train import Evaluation
 
 
 @pytest.fixture
 def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """A scratch copy of configs, sample data and baseline as working directory, own registry."""
-    shutil.copytree(PROJECT / "configs", tmp_path / "configs")
-    shutil.copytree(PROJECT / "data" / "sample", tmp_path / "data" / "sample")
-    shutil.copytree(PROJECT / "metrics", tmp_path / "metrics")
+    """A scratch copy of configs, their data and the baseline as working directory, own registry."""
+    copy_project(tmp_path)
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
     return tmp_path
@@ -26,23 +26,19 @@ def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 @pytest.fixture(scope="session")
 def model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A small model exported as `serve` exports one, fitted on the sample data (no registry)."""
+    """A small model exported as `serve` exports one, fitted on the smoke config's data."""
     import skops.io
 
-    from {{ cookiecutter.package_name }}.core.config import load_config
     from {{ cookiecutter.package_name }}.core.estimators import build_pipeline
-    from {{ cookiecutter.package_name }}.core.schema import TARGETS, feature_names
+    from {{ cookiecutter.package_name }}.core.schema import feature_names, target
     from {{ cookiecutter.package_name }}.features import build_features
     from {{ cookiecutter.package_name }}.io.exported_model import ModelInfo, write_info
 
     folder = tmp_path_factory.mktemp("model")
-    config = load_config(PROJECT / "configs" / "smoke.yaml")
-    data = config.data.model_copy(
-        update={"raw_path": PROJECT / config.data.raw_path, "features_dir": folder / "features"}
-    )
-    frame = build_features(data).frame
+    config = project_config("smoke.yaml", features_dir=folder / "features")
+    frame = build_features(config.data).frame
     model = build_pipeline(config.problem_type, "hist_gradient_boosting", {"max_iter": 20}, 42)
-    model.fit(frame[feature_names()], frame[TARGETS[config.problem_type]])
+    model.fit(frame[feature_names()], frame[target()])
     skops.io.dump(model, folder / "model.skops")
     frame[feature_names()].to_parquet(folder / "features.parquet")
     write_info(
@@ -61,6 +57,16 @@ def model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
         ),
     )
     return folder
+
+
+@pytest.fixture(scope="session")
+def full_run(tmp_path_factory: pytest.TempPathFactory) -> "Evaluation":
+    """configs/v1.yaml fitted and evaluated on its data (no registry): the full model's metrics."""
+    from {{ cookiecutter.package_name }}.features import build_features, split
+    from {{ cookiecutter.package_name }}.training.train import fit_and_evaluate
+
+    config = project_config("v1.yaml", features_dir=tmp_path_factory.mktemp("v1") / "features")
+    return fit_and_evaluate(split(build_features(config.data).frame, config), config)[1]
 
 
 @pytest.fixture

@@ -2,13 +2,17 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import pytest
+import yaml
 from typer.testing import CliRunner
 
 from {{ cookiecutter.package_name }}.cli import app
-from tests.helpers import PROJECT
+from {{ cookiecutter.package_name }}.core.config import load_config
+from {{ cookiecutter.package_name }}.core.schema import schema
+from tests.helpers import PROJECT, raw_rows, run_process, write_csv
 
 runner = CliRunner()
 
@@ -25,8 +29,23 @@ def _assert_one_line_error(result_code: int, stderr: str, expected: str) -> None
 def test_features_command(workdir: Path) -> None:
     result = runner.invoke(app, ["features", "--config", "configs/smoke.yaml"])
     assert result.exit_code == 0, result.output
-    assert "features: 600 rows" in result.stdout
-    assert (workdir / "data/features/smoke/features.parquet").is_file()
+    features_dir = load_config(Path("configs/smoke.yaml")).data.features_dir
+    rows = len(pd.read_parquet(workdir / features_dir / "features.parquet"))
+    assert f"features: {rows} rows" in result.stdout
+
+
+def _edit(setup: str, config: dict[str, Any]) -> None:
+    """Break a copy of the smoke config (or the data it reads) in one way."""
+    if setup == "unknown_key":
+        config["colour"] = "blue"
+    elif setup == "wrong_type":
+        config["split"]["seed"] = "forty-two"
+    elif setup == "missing_data":
+        config["data"]["raw_path"] = "data/missing.csv"
+    else:
+        first = schema().raw_columns[0].name
+        write_csv(raw_rows(50).drop(columns=[first]), Path("data/bad.csv"))
+        config["data"]["raw_path"] = "data/bad.csv"
 
 
 @pytest.mark.parametrize(
@@ -35,23 +54,15 @@ def test_features_command(workdir: Path) -> None:
         ("unknown_key", "colour: unknown key"),
         ("wrong_type", "split.seed"),
         ("missing_data", "raw data file data/missing.csv not found"),
-        ("missing_column", "missing column(s) age"),
+        ("missing_column", f"missing column(s) {schema().raw_columns[0].name}"),
     ],
 )
 def test_bad_input_fails_in_one_line_and_registers_nothing(
     workdir: Path, setup: str, expected: str
 ) -> None:
-    text = Path("configs/smoke.yaml").read_text()
-    if setup == "unknown_key":
-        text += "colour: blue\n"
-    elif setup == "wrong_type":
-        text = text.replace("seed: 42", "seed: forty-two")
-    elif setup == "missing_data":
-        text = text.replace("data/sample/customers.csv", "data/missing.csv")
-    else:
-        raw = pd.read_csv("data/sample/customers.csv").drop(columns=["age"])
-        raw.to_csv("data/sample/customers.csv", index=False)
-    Path("configs/bad.yaml").write_text(text)
+    config = yaml.safe_load(Path("configs/smoke.yaml").read_text())
+    _edit(setup, config)
+    Path("configs/bad.yaml").write_text(yaml.safe_dump(config, allow_unicode=True))
     result = runner.invoke(app, ["train", "--config", "configs/bad.yaml"])
     _assert_one_line_error(result.exit_code, result.stderr, expected)
     assert not (workdir / "mlflow.db").exists(), "nothing may be registered on bad input"
@@ -60,22 +71,20 @@ def test_bad_input_fails_in_one_line_and_registers_nothing(
 @pytest.mark.slow
 def test_train_script_end_to_end(workdir: Path) -> None:
     """The documented entry point, as a user runs it: a new process, a registered version."""
-    project = PROJECT
-    done = subprocess.run(
-        [
-            sys.executable,
-            str(project / "train.py"),
-            "--config",
-            "configs/smoke.yaml",
-            "--metrics-out",
-            "metrics/candidate.json",
-        ],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    script = str(PROJECT / "train.py")
+    config = "configs/smoke.yaml"
+    command = [
+        sys.executable,
+        script,
+        "--config",
+        config,
+        "--metrics-out",
+        "metrics/candidate.json",
+    ]
+    done = run_process(command, timeout=600)
     assert done.returncode == 0, done.stderr
-    assert "registered models:/{{ cookiecutter.project_slug }}-smoke/1" in done.stdout
+    name = load_config(Path(config)).registry.model_name
+    assert f"registered models:/{name}/1" in done.stdout
     assert (workdir / "metrics/candidate.json").is_file()
 
 

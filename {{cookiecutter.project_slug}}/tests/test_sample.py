@@ -5,7 +5,6 @@ what the template promises about its sample; they skip once the sample is gone, 
 schema.yaml or configs/v1.yaml describe other data (after `schema infer` on your own table).
 """
 
-import subprocess
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -16,7 +15,7 @@ import pytest
 from {{ cookiecutter.package_name }}.core.config import load_config
 from {{ cookiecutter.package_name }}.core.schema import schema
 from {{ cookiecutter.package_name }}.features import build_features
-from tests.helpers import PROJECT, project_config
+from tests.helpers import PROJECT, project_config, run_process
 
 if TYPE_CHECKING:
     from {{ cookiecutter.package_name }}.training.train import Evaluation
@@ -57,8 +56,8 @@ def test_sample_data_has_what_the_template_promises() -> None:
 def test_the_generator_writes_the_sample_byte_for_byte(tmp_path: Path) -> None:
     out = tmp_path / "customers.csv"
     generator = PROJECT / "scripts" / "make_sample_data.py"
-    command = [sys.executable, str(generator), "--out", str(out)]
-    subprocess.run(command, check=True, capture_output=True, timeout=120)
+    done = run_process([sys.executable, str(generator), "--out", str(out)], timeout=120)
+    assert done.returncode == 0, done.stderr
     assert out.read_bytes() == (PROJECT / SAMPLE).read_bytes()
 
 

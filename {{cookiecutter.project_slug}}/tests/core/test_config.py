@@ -8,9 +8,14 @@ import yaml
 from {{ cookiecutter.package_name }}.core.config import load_config, parse_config
 from {{ cookiecutter.package_name }}.core.errors import UserError
 from {{ cookiecutter.package_name }}.core.estimators import check_params
-from tests.helpers import PROJECT
+from {{ cookiecutter.package_name }}.core.schema import schema
+from tests.helpers import PROJECT, not_a_feature
 
 CONFIGS = PROJECT / "configs"
+FIRST = schema().features[0]
+# A drift method of the other kind of column: ks is for numbers, chisquare for categories.
+WRONG_METHOD = {"categorical": "ks", "numeric": "chisquare"}
+NOT_A_FEATURE = not_a_feature()
 
 
 def _smoke() -> dict[str, Any]:
@@ -22,7 +27,7 @@ def _smoke() -> dict[str, Any]:
 @pytest.mark.parametrize("name", ["v1.yaml", "smoke.yaml"])
 def test_shipped_configs_are_valid(name: str) -> None:
     config = load_config(CONFIGS / name)
-    assert config.problem_type == "{{ cookiecutter.problem_type }}"
+    assert config.problem_type == ("regression" if schema().positive is None else "classification")
 
 
 def test_fingerprint_is_stable_and_sensitive() -> None:
@@ -115,10 +120,10 @@ def test_monitoring_does_not_change_the_config_fingerprint() -> None:
         ({"categorical": {"method": "wasserstein"}}, "monitoring.categorical.method"),
         ({"min_rows": 10, "sample_rows": 5}, "sample_rows must be at least min_rows"),
         ({"sample_above": 10, "sample_rows": 20}, "sample_rows must not exceed sample_above"),
-        ({"columns": {"colour": {"method": "ks", "threshold": 0.05}}}, "colour: not a feature"),
+        ({"columns": {NOT_A_FEATURE: {"method": "ks", "threshold": 0.05}}}, "not a feature"),
         (
-            {"columns": {"plan": {"method": "ks", "threshold": 0.05}}},
-            "ks does not apply to a categorical column",
+            {"columns": {FIRST.name: {"method": WRONG_METHOD[FIRST.kind], "threshold": 0.05}}},
+            f"{WRONG_METHOD[FIRST.kind]} does not apply to a {FIRST.kind} column",
         ),
         ({"treshold": 0.1}, "monitoring.treshold: unknown key"),
     ],

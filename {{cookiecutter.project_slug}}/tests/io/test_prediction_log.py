@@ -15,6 +15,8 @@ from {{ cookiecutter.package_name }}.io.prediction_log import (
 from tests.helpers import read_prediction_log
 
 START = datetime(2026, 1, 1, tzinfo=UTC)
+# The writer logs whatever features it is given: two of its own, names that need escaping.
+NUMBER, CATEGORY = 'Monthly "Spend" (€)', "région.name"
 
 
 def logged(request_id: str, rows: int, minutes: int = 0, version: str = "1") -> LoggedRequest:
@@ -25,7 +27,7 @@ def logged(request_id: str, rows: int, minutes: int = 0, version: str = "1") -> 
         model_version=version,
         run_id="r",
         latency_ms=1.5,
-        features=[{"age": float(i), "plan": None} for i in range(rows)],
+        features=[{NUMBER: float(i), CATEGORY: None} for i in range(rows)],
         predictions=[i % 2 for i in range(rows)],
         probabilities=[0.25] * rows,
     )
@@ -51,7 +53,7 @@ def test_one_line_per_row_in_the_documented_format(tmp_path: Path) -> None:
         "model_version": "1",
         "run_id": "r",
         "latency_ms": 1.5,
-        "features": {"age": 0.0, "plan": None},
+        "features": {NUMBER: 0.0, CATEGORY: None},
         "prediction": 0,
         "probability": 0.25,
     }
@@ -65,8 +67,8 @@ def test_reader_returns_rows_with_feature_columns(tmp_path: Path) -> None:
     assert list(frame["request_id"]) == ["a", "a", "b"]
     assert list(frame["row"]) == [0, 1, 0]
     assert str(frame["timestamp"].dt.tz) == "UTC"
-    assert list(frame["age"]) == [0.0, 1.0, 0.0]
-    assert frame["plan"].isna().all()
+    assert list(frame[NUMBER]) == [0.0, 1.0, 0.0]
+    assert frame[CATEGORY].isna().all()
 
 
 def test_reader_filters_by_time_and_model(tmp_path: Path) -> None:

@@ -1,13 +1,13 @@
 """The monitoring job end to end: a trained version, its prediction log, the `monitor` command."""
 
+import html
 import json
+import math
 import os
 import shutil
-import subprocess
-import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -21,13 +21,13 @@ from sklearn.pipeline import Pipeline
 from typer.testing import CliRunner, Result
 
 from {{ cookiecutter.package_name }}.cli import app
-from {{ cookiecutter.package_name }}.core.config import DataConfig, load_config
-from {{ cookiecutter.package_name }}.core.schema import TARGETS, feature_names
-from {{ cookiecutter.package_name }}.features import build_features
+from {{ cookiecutter.package_name }}.core.config import load_config
+from {{ cookiecutter.package_name }}.core.schema import feature_names, target
+from {{ cookiecutter.package_name }}.features import build_features, split
 from {{ cookiecutter.package_name }}.io import registry
 from {{ cookiecutter.package_name }}.io.prediction_log import LoggedRequest, PredictionLogWriter
 from {{ cookiecutter.package_name }}.training.train import train
-from tests.helpers import PROJECT, Webhook, assert_one_line_error
+from tests.helpers import Webhook, assert_one_line_error, copy_project, raw_target, run_process
 
 pytestmark = pytest.mark.slow
 MODEL = "monitored"
@@ -35,46 +35,62 @@ MODEL = "monitored"
 
 @dataclass(frozen=True)
 class Trained:
-    """A registered version with its reference, and fresh rows from the same distribution."""
+    """A registered version, and fresh rows from its training rows' distribution (labelled)."""
 
     model: Pipeline
     classify: bool
     fresh: pd.DataFrame
+    reference_rows: int
+
+
+FRESH_ROWS = 3000
+NEVER_SEEN = "a category training never saw"
+
+
+def _drifting() -> tuple[str | None, str | None]:
+    """The features planted drift moves: the first numeric one and the first categorical one."""
+    return (
+        next(iter(feature_names("numeric")), None),
+        next(iter(feature_names("categorical")), None),
+    )
+
+
+# Drift is at least the share of the features planted drift moves: those moving is drift.
+DRIFT_SHARE = sum(name is not None for name in _drifting()) / len(feature_names())
 
 
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Trained]:
     root = tmp_path_factory.mktemp("monitoring")
-    shutil.copytree(PROJECT / "configs", root / "configs")
-    shutil.copytree(PROJECT / "data" / "sample", root / "data" / "sample")
+    copy_project(root)
     with pytest.MonkeyPatch.context() as patch:
         patch.chdir(root)
         patch.delenv("MLFLOW_TRACKING_URI", raising=False)
         patch.delenv("MONITOR_WEBHOOK_URL", raising=False)
         values = yaml.safe_load(Path("configs/smoke.yaml").read_text())
-        del values["data"]["sample_rows"]  # all 4,000 rows: a 3,000-row reference
+        # Up to 4,000 rows (the sample's all): a 3,000-row reference, if the data has as many.
+        values["data"]["sample_rows"] = 4000
         values["registry"] = {"experiment": MODEL, "model_name": MODEL}
-        Path("configs/base.yaml").write_text(yaml.safe_dump(values))
+        values["monitoring"] = {"drift_share": DRIFT_SHARE}
+        Path("configs/base.yaml").write_text(yaml.safe_dump(values, allow_unicode=True))
         config = load_config(Path("configs/base.yaml"))
         version = train(config).version
-        generator = PROJECT / "scripts" / "make_sample_data.py"
-        fresh_data = ["--rows", "3000", "--seed", "7", "--out", "fresh/customers.csv"]
-        subprocess.run([sys.executable, generator, *fresh_data], check=True, capture_output=True)
-        fresh = build_features(
-            DataConfig(
-                raw_path=Path("fresh/customers.csv"),
-                features_dir=Path("fresh"),
-                as_of=date(2024, 1, 1),
-            )
-        ).frame
+        # Fresh rows: the training rows (whose sample is the version's reference), repeated as
+        # often as needed and shuffled; their labels come along.
+        parts = split(build_features(config.data).frame, config)
+        rows = parts.x_train.assign(**{target(): parts.y_train})
+        repeated = pd.concat([rows] * math.ceil(FRESH_ROWS / len(rows)), ignore_index=True)
+        fresh = repeated.sample(n=FRESH_ROWS, random_state=7, ignore_index=True)
         classify = config.problem_type == "classification"
-        yield Trained(registry.load_model(version.uri), classify, fresh)
+        reference_rows = min(config.monitoring.reference_rows, len(parts.x_train))
+        yield Trained(registry.load_model(version.uri), classify, fresh, reference_rows)
 
 
 def configure(name: str, **monitoring: Any) -> Path:
     """A config for one test: its own log folder and output folder."""
     config = yaml.safe_load(Path("configs/base.yaml").read_text())
     config["monitoring"] = {
+        **config["monitoring"],
         "log_dir": f"logs/{name}",
         "output_dir": f"reports/{name}",
         "labels_path": f"labels/{name}.csv",
@@ -82,7 +98,7 @@ def configure(name: str, **monitoring: Any) -> Path:
         **monitoring,
     }
     path = Path(f"configs/{name}.yaml")
-    path.write_text(yaml.safe_dump(config))
+    path.write_text(yaml.safe_dump(config, allow_unicode=True))
     return path
 
 
@@ -113,11 +129,21 @@ def log(trained: Trained, folder: Path, rows: pd.DataFrame, version: str = "1") 
 
 
 def planted(frame: pd.DataFrame) -> pd.DataFrame:
-    """Drift: a shifted numeric mean and a categorical level training never saw."""
+    """Drift: a numeric feature shifted by two standard deviations, a category never seen."""
     drifted = frame.copy()
-    drifted["monthly_spend"] = drifted["monthly_spend"] * 1.6
-    drifted.loc[drifted.index[::3], "plan"] = "enterprise"
+    numeric, categorical = _drifting()
+    if numeric is not None:
+        values = drifted[numeric]
+        drifted[numeric] = values + 2 * (values.std() or 1.0)
+    if categorical is not None:
+        drifted[categorical] = drifted[categorical].astype(object)
+        drifted.loc[drifted.index[::3], categorical] = NEVER_SEEN
     return drifted
+
+
+def drifting() -> list[str]:
+    """The features `planted` moves."""
+    return [name for name in _drifting() if name is not None]
 
 
 def monitor(config: Path, *args: str) -> tuple[Result, dict[str, Any]]:
@@ -133,7 +159,7 @@ def monitor(config: Path, *args: str) -> tuple[Result, dict[str, Any]]:
 def test_reference_is_stored_with_the_version(trained: Trained) -> None:
     reference = registry.load_reference(registry.resolve_version(f"models:/{MODEL}/1"))
     assert list(reference.columns) == [*feature_names(), "prediction", "probability"]
-    assert len(reference) == 3000
+    assert len(reference) == trained.reference_rows
 
 
 def test_unshifted_sample_is_not_drift(trained: Trained) -> None:
@@ -159,11 +185,11 @@ def test_planted_drift_is_detected_and_alerted(
     result, summary = monitor(config, "--since", "2h")
     assert result.exit_code == 3, result.output
     assert summary["verdict"] == "drift"
-    assert {"monthly_spend", "plan"} <= set(summary["drift"]["drifted_columns"])
+    assert set(drifting()) <= set(summary["drift"]["drifted_columns"])
     assert "alert: sent (2 attempt(s))" in result.stdout
     [alert] = webhook.received
     assert alert["text"].startswith(f"Drift detected for models:/{MODEL}/1")
-    assert "monthly_spend" in alert["text"]
+    assert all(name in alert["text"] for name in drifting())
 
 
 def test_a_down_webhook_does_not_change_the_exit_code(
@@ -238,13 +264,11 @@ def test_a_reference_missing_columns_is_a_user_error(
     trained: Trained, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     reference = registry.load_reference(registry.resolve_version(f"models:/{MODEL}/1"))
-    monkeypatch.setattr(
-        registry, "load_reference", lambda _: reference.drop(columns=["age", "plan"])
-    )
+    gone = feature_names()[:2]
+    monkeypatch.setattr(registry, "load_reference", lambda _: reference.drop(columns=gone))
     result, _ = monitor(configure("old-reference"), "--since", "2h")
-    assert_user_error(
-        result, f"the reference sample of models:/{MODEL}/1 lacks column(s) plan, age"
-    )
+    expected = f"the reference sample of models:/{MODEL}/1 lacks column(s) {', '.join(gone)}"
+    assert_user_error(result, expected)
 
 
 def test_a_version_without_reference_is_a_user_error(
@@ -282,10 +306,8 @@ def test_an_alias_resolves_to_its_version(trained: Trained) -> None:
 def test_labels_give_live_quality_and_history_is_in_the_registry(trained: Trained) -> None:
     config = configure("labels")
     log(trained, Path("logs/labels"), trained.fresh)
-    target = TARGETS[load_config(config).problem_type]
-    labels = pd.DataFrame(
-        {"request_id": [f"labels-{i}" for i in range(1500)], target: trained.fresh[target][:1500]}
-    )
+    given = raw_target(trained.fresh[target()][:1500].tolist())
+    labels = pd.DataFrame({"request_id": [f"labels-{i}" for i in range(1500)], target(): given})
     Path("labels").mkdir(exist_ok=True)
     labels.to_csv("labels/labels.csv", index=False)
     result, summary = monitor(config, "--since", "2h")
@@ -333,7 +355,7 @@ def chromium() -> str:
 def browse(page: Path, scratch: Path, *args: str) -> tuple[str, list[str]]:
     """Open a local page headless, offline; return stdout and the web URLs the page requested."""
     netlog = scratch / "netlog.json"
-    done = subprocess.run(
+    done = run_process(
         [
             chromium(),
             "--headless",
@@ -350,11 +372,9 @@ def browse(page: Path, scratch: Path, *args: str) -> tuple[str, list[str]]:
             *args,
             page.resolve().as_uri(),
         ],
-        capture_output=True,
-        text=True,
         timeout=180,
-        check=True,
     )
+    assert done.returncode == 0, done.stderr
     events = json.loads(netlog.read_text())["events"]
     # Requests made for the page carry its site (file://) in their isolation key; the browser's
     # own background requests (updates, sign-in) do not.
@@ -382,7 +402,9 @@ def test_the_report_opens_offline_in_a_browser_and_shows_the_drift_table(
     [report] = Path("reports/browser").glob("*/report.html")
     dom, requested = browse(report, tmp_path / "dom", "--dump-dom")
     assert requested == [], f"the report fetched {requested}"
-    for text in ("Dataset Drift", "Drifted Columns", "monthly_spend", "plan", "Wasserstein"):
+    methods = ["Wasserstein"] if feature_names("numeric") else []
+    names = [html.escape(name, quote=False) for name in drifting()]
+    for text in ("Dataset Drift", "Drifted Columns", *names, *methods):
         assert text in dom, text
     screenshot = tmp_path / "report.png"
     browse(report, tmp_path / "shot", f"--screenshot={screenshot}", "--window-size=1280,1600")

@@ -1,28 +1,20 @@
 import json
+import re
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import pytest
 
 from {{ cookiecutter.package_name }}.core.errors import UserError
-from {{ cookiecutter.package_name }}.core.schema import feature_names
+from {{ cookiecutter.package_name }}.core.schema import Schema, feature_names, parse_schema, schema
 from {{ cookiecutter.package_name }}.io.prediction_log import LoggedRequest, PredictionLogWriter
 from {{ cookiecutter.package_name }}.monitoring.log_reader import LogWindow, read_labels, read_log
-from tests.helpers import read_prediction_log
+from tests.helpers import feature_records, raw_target, read_prediction_log
 
 START = datetime(2026, 1, 1, tzinfo=UTC)
-FEATURES = {
-    "plan": "basic",
-    "region": None,
-    "age": 40.0,
-    "monthly_spend": 20.5,
-    "support_tickets": 1.0,
-    "last_login_days": None,
-    "tenure_days": 300.0,
-    "signup_month": 4.0,
-    "tickets_per_year": 1.2,
-}
+RECORDS = feature_records(50, seed=5)
 
 
 def request(i: int, version: str = "1", rows: int = 1) -> LoggedRequest:
@@ -33,7 +25,7 @@ def request(i: int, version: str = "1", rows: int = 1) -> LoggedRequest:
         model_version=version,
         run_id="run",
         latency_ms=2.0,
-        features=[{**FEATURES, "age": float(i % 50 + row)} for row in range(rows)],
+        features=[RECORDS[(i + row) % len(RECORDS)] for row in range(rows)],
         predictions=[i % 2] * rows,
         probabilities=[0.5] * rows,
     )
@@ -132,32 +124,82 @@ def test_empty_and_missing_folders(tmp_path: Path) -> None:
         window(tmp_path / "missing")
 
 
-def test_labels_csv_with_and_without_row(tmp_path: Path) -> None:
-    path = tmp_path / "labels.csv"
-    path.write_text("request_id,churned\na,1\nb,0\nc,\n")
-    labels = read_labels(path, "churned")
-    assert labels.to_dict("records") == [
+# Labels are read by a schema's target: a classifier's by class, a regressor's as numbers. Two
+# schemas of their own, whatever the project's, and a target name that needs quoting in SQL.
+TARGET = 'Churned? "next" year'
+
+
+def _contract(target: dict[str, Any], positive: str | None) -> Schema:
+    columns = {"x": {"type": "float64"}, TARGET: target}
+    data = {"target": TARGET, "positive": positive, "id": None, "columns": columns}
+    return parse_schema(data, Path("schema.yaml"))
+
+
+CLASSES = _contract({"type": "string", "allowed": ["no", "yes"]}, "yes")
+NUMBERS = _contract({"type": "float64"}, None)
+
+
+def _labels(tmp_path: Path, rows: dict[str, list[Any]], name: str = "labels.csv") -> Path:
+    path = tmp_path / name
+    frame = pd.DataFrame(rows)
+    if path.suffix == ".csv":
+        frame.to_csv(path, index=False)
+    else:
+        frame.to_parquet(path)
+    return path
+
+
+def test_class_labels_become_1_and_0_and_empty_ones_are_not_yet_labelled(tmp_path: Path) -> None:
+    path = _labels(tmp_path, {"request_id": ["a", "b", "c"], TARGET: ["yes", "no", None]})
+    assert read_labels(path, CLASSES).to_dict("records") == [
         {"request_id": "a", "row": 0, "label": 1.0},
         {"request_id": "b", "row": 0, "label": 0.0},
     ]
-    parquet = tmp_path / "labels.parquet"
-    pd.DataFrame({"request_id": ["a"], "row": [2], "churned": [1]}).to_parquet(parquet)
-    assert read_labels(parquet, "churned").to_dict("records") == [
+    parquet = _labels(tmp_path, {"request_id": ["a"], "row": [2], TARGET: ["yes"]}, "l.parquet")
+    assert read_labels(parquet, CLASSES).to_dict("records") == [
         {"request_id": "a", "row": 2, "label": 1.0}
     ]
 
 
+def test_numeric_labels_are_read_as_numbers(tmp_path: Path) -> None:
+    path = _labels(tmp_path, {"request_id": ["a", "b", "c"], TARGET: ["2.5", "-1", None]})
+    assert read_labels(path, NUMBERS).to_dict("records") == [
+        {"request_id": "a", "row": 0, "label": 2.5},
+        {"request_id": "b", "row": 0, "label": -1.0},
+    ]
+    parquet = _labels(tmp_path, {"request_id": ["a"], "row": [1], TARGET: [3.0]}, "l.parquet")
+    assert read_labels(parquet, NUMBERS).to_dict("records") == [
+        {"request_id": "a", "row": 1, "label": 3.0}
+    ]
+
+
+def test_the_project_s_target_values_are_read(tmp_path: Path) -> None:
+    contract = schema()
+    given = [1.0, 0.0, 1.0] if contract.positive is not None else [1.5, 0.0, 42.0]
+    path = _labels(tmp_path, {"request_id": ["a", "b", "c"], contract.target: raw_target(given)})
+    assert read_labels(path, contract)["label"].tolist() == given
+
+
 @pytest.mark.parametrize(
-    ("name", "text", "expected"),
+    ("contract", "rows", "expected"),
     [
-        ("labels.csv", "request_id,label\na,1\n", "missing column(s) churned"),
-        ("labels.csv", "request_id,churned\na,1\na,0\n", "1 duplicated (request_id, row) key"),
-        ("labels.csv", "request_id,churned\na,yes\n", "not a number"),
-        ("labels.json", "{}", "unsupported format"),
+        (CLASSES, {"request_id": ["a"], "label": ["yes"]}, f"missing column(s) {TARGET}"),
+        (CLASSES, {"request_id": ["a", "a"], TARGET: ["yes", "no"]}, "1 duplicated (request_id"),
+        (CLASSES, {"request_id": ["a"], TARGET: ["maybe"]}, "not one of no, yes"),
+        (NUMBERS, {"request_id": ["a"], TARGET: ["yes"]}, "not a number"),
+        (NUMBERS, {"request_id": ["a"], "row": ["first"], TARGET: ["1"]}, "not an integer"),
     ],
 )
-def test_bad_labels_are_user_errors(tmp_path: Path, name: str, text: str, expected: str) -> None:
-    path = tmp_path / name
-    path.write_text(text)
-    with pytest.raises(UserError, match=expected.replace("(", r"\(").replace(")", r"\)")):
-        read_labels(path, "churned")
+def test_bad_labels_are_user_errors(
+    tmp_path: Path, contract: Schema, rows: dict[str, list[str]], expected: str
+) -> None:
+    with pytest.raises(UserError, match=re.escape(expected)) as caught:
+        read_labels(_labels(tmp_path, rows), contract)
+    assert "\n" not in str(caught.value)
+
+
+def test_a_labels_file_of_another_format_is_a_user_error(tmp_path: Path) -> None:
+    path = tmp_path / "labels.json"
+    path.write_text("{}")
+    with pytest.raises(UserError, match="unsupported format"):
+        read_labels(path, NUMBERS)

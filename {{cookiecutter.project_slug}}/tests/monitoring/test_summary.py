@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 from {{ cookiecutter.package_name }}.core.config import MonitoringConfig
-from {{ cookiecutter.package_name }}.core.schema import FEATURE_COLUMNS
+from {{ cookiecutter.package_name }}.core.schema import Kind
 from {{ cookiecutter.package_name }}.monitoring.summary import (
     DriftCheck,
     DriftResult,
@@ -18,20 +18,33 @@ from {{ cookiecutter.package_name }}.monitoring.summary import (
 from {{ cookiecutter.package_name }}.monitoring.window import Window
 
 START, END = datetime(2026, 1, 1, tzinfo=UTC), datetime(2026, 1, 2, tzinfo=UTC)
+# The summary is told its columns by the drift result: nine of its own, any names will do.
+COLUMNS: list[tuple[str, Kind]] = [
+    ("Plan type", "categorical"),
+    ("région", "categorical"),
+    ("select", "categorical"),
+    ("Monthly Spend (€)", "numeric"),
+    ('say "hi"', "numeric"),
+    ("a.b", "numeric"),
+    ("n1", "numeric"),
+    ("n2", "numeric"),
+    ("n3", "numeric"),
+]
+FIRST, SECOND, THIRD, NUMBER = "Plan type", "région", "select", "Monthly Spend (€)"
 
 
 def drift(drifted: set[str], empty: frozenset[str] = frozenset()) -> DriftResult:
     return DriftResult(
         columns=[
             DriftCheck(
-                column=c.name,
-                kind=c.kind,
-                method="no values" if c.name in empty else "wasserstein",
-                score=None if c.name in empty else (0.5 if c.name in drifted else 0.01),
+                column=name,
+                kind=kind,
+                method="no values" if name in empty else "wasserstein",
+                score=None if name in empty else (0.5 if name in drifted else 0.01),
                 threshold=0.1,
-                drifted=c.name in drifted | empty,
+                drifted=name in drifted | empty,
             )
-            for c in FEATURE_COLUMNS
+            for name, kind in COLUMNS
         ],
         prediction=DriftCheck("probability", "numeric", "wasserstein", 0.02, 0.1, False),
     )
@@ -61,8 +74,8 @@ def summary(result: DriftResult | None, **changes: object) -> Summary:
     ("drifted", "verdict", "code"),
     [
         (set(), "ok", 0),
-        ({"age"}, "ok", 0),  # 1 of 9 < 0.2
-        ({"age", "plan"}, "drift", 3),  # 2 of 9 >= 0.2
+        ({NUMBER}, "ok", 0),  # 1 of 9 < 0.2
+        ({NUMBER, FIRST}, "drift", 3),  # 2 of 9 >= 0.2
     ],
 )
 def test_verdict_is_the_share_of_drifted_features(
@@ -74,7 +87,7 @@ def test_verdict_is_the_share_of_drifted_features(
 
 def test_share_equal_to_the_threshold_is_drift() -> None:
     monitoring = MonitoringConfig(drift_share=1 / 3)
-    assert summary(drift({"age", "plan", "region"}), monitoring=monitoring).verdict == "drift"
+    assert summary(drift({FIRST, SECOND, THIRD}), monitoring=monitoring).verdict == "drift"
 
 
 def test_too_few_rows_has_its_own_exit_code() -> None:
@@ -84,11 +97,11 @@ def test_too_few_rows_has_its_own_exit_code() -> None:
 
 
 def test_a_feature_without_values_counts_as_drifted() -> None:
-    found = summary(drift({"age"}, empty=frozenset({"plan"})))
+    found = summary(drift({NUMBER}, empty=frozenset({FIRST})))
     assert found.verdict == "drift"
-    plan = found.to_json()["drift"]["columns"][0]
-    assert plan == {
-        "column": "plan",
+    first = found.to_json()["drift"]["columns"][0]
+    assert first == {
+        "column": FIRST,
         "kind": "categorical",
         "method": "no values",
         "score": None,
@@ -98,7 +111,7 @@ def test_a_feature_without_values_counts_as_drifted() -> None:
 
 
 def test_json_summary_has_window_version_rows_and_every_column() -> None:
-    found = summary(drift({"age", "plan"}), analysed=1000)
+    found = summary(drift({NUMBER, FIRST}), analysed=1000)
     data = json.loads(json.dumps(found.to_json()))
     assert data["verdict"] == "drift"
     assert data["model"] == {
@@ -111,8 +124,8 @@ def test_json_summary_has_window_version_rows_and_every_column() -> None:
     assert data["rows"]["malformed_lines"] == 2
     assert data["rows"]["other_versions"] == {"m/2": 40}
     assert data["drift"]["share_drifted"] == pytest.approx(2 / 9)
-    assert sorted(data["drift"]["drifted_columns"]) == ["age", "plan"]
-    assert [c["column"] for c in data["drift"]["columns"]] == [c.name for c in FEATURE_COLUMNS]
+    assert data["drift"]["drifted_columns"] == [FIRST, NUMBER]
+    assert [c["column"] for c in data["drift"]["columns"]] == [name for name, _ in COLUMNS]
     assert data["drift"]["prediction"]["column"] == "probability"
     assert data["settings"]["drift_share"] == 0.2
     assert data["report"] == "report.html"
@@ -120,27 +133,27 @@ def test_json_summary_has_window_version_rows_and_every_column() -> None:
 
 def test_metrics_for_the_registry_skip_missing_values() -> None:
     quality = Quality(5, [QualityCheck("roc_auc", 0.8, 0.7), QualityCheck("f1", 0.5, None)])
-    found = summary(drift({"age"}, empty=frozenset({"plan"})), quality=quality).metrics()
+    found = summary(drift({NUMBER}, empty=frozenset({FIRST})), quality=quality).metrics()
     assert found["share_drifted"] == pytest.approx(2 / 9)
-    assert found["drift.age"] == 0.5
-    assert "drift.plan" not in found
+    assert found[f"drift.{NUMBER}"] == 0.5
+    assert f"drift.{FIRST}" not in found
     assert found["live.roc_auc"] == 0.7
     assert "live.f1" not in found
     assert found["other_version_rows"] == 40
 
 
 def test_terminal_and_alert_name_the_drifted_columns() -> None:
-    result = drift({"age", "plan"})
+    result = drift({NUMBER, FIRST})
     found = summary(result)
     screen = terminal(found)
-    assert "age" in screen and "DRIFT" in screen
+    assert NUMBER in screen and "DRIFT" in screen
     assert "drifted features: 2 of 9 (22%); threshold 20%" in screen
     assert "rows of other versions ignored (m/2: 40)" in screen
     assert screen.endswith("verdict: drift (exit 3)")
     assert len(screen.splitlines()) < 25, "one screen"
     text = alert_text(found, result)
     assert text.startswith("Drift detected for models:/m/3: 2 of 9 features drifted")
-    assert "plan (wasserstein 0.500)" in text
+    assert f"{FIRST} (wasserstein 0.500)" in text
 
 
 def test_quality_is_shown_next_to_training() -> None:

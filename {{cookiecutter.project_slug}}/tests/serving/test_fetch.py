@@ -47,9 +47,9 @@ def test_a_failed_export_reports_its_own_error_and_leaves_nothing(
 ) -> None:
     target = tmp_path / "model"
     before = workers()
-    with pytest.raises(UserError) as caught, fetch_model("models:/churn/3", str(target)) as fetch:
-        fetch.model_dir("models:/churn/3", target)
-    assert str(caught.value).startswith("cannot load model models:/churn/3: no registry at ")
+    with pytest.raises(UserError) as caught, fetch_model("models:/demo/3", str(target)) as fetch:
+        fetch.model_dir("models:/demo/3", target)
+    assert str(caught.value).startswith("cannot load model models:/demo/3: no registry at ")
     assert "\n" not in str(caught.value)
     assert not no_registry.exists(), "the failed export created no registry"
     assert workers() == before, "the worker process has exited"
@@ -60,7 +60,7 @@ def test_settings_that_name_another_model_win_over_the_started_export(
 ) -> None:
     # e.g. MODEL_DIR set only in `.env`: the export started from the environment is not used.
     before = workers()
-    with fetch_model("models:/churn/3", None) as fetch:
+    with fetch_model("models:/demo/3", None) as fetch:
         assert workers() > before, "an export started"
         assert fetch.model_dir("models:/test-model/7", model_dir) == model_dir
         assert workers() == before, "the unused export was stopped"
@@ -81,7 +81,7 @@ def test_a_bad_setting_stops_start_up_while_the_export_runs(
 ) -> None:
     monkeypatch.setenv("MAX_BATCH_ROWS", "lots")
     before = workers()
-    result = CliRunner().invoke(app, ["serve", "--model", "models:/churn/3"])
+    result = CliRunner().invoke(app, ["serve", "--model", "models:/demo/3"])
     assert result.exit_code == 2
     assert result.stderr.strip() == (
         "error: bad service setting: MAX_BATCH_ROWS='lots': "

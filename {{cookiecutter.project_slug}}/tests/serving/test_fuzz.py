@@ -10,7 +10,7 @@ from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from {{ cookiecutter.package_name }}.core.schema import FEATURE_COLUMNS
+from {{ cookiecutter.package_name }}.core.schema import schema
 from {{ cookiecutter.package_name }}.serving.app import create_app
 from {{ cookiecutter.package_name }}.serving.settings import ServiceSettings
 
@@ -26,7 +26,7 @@ feature_values = {
 }
 # Records close to valid, so that fuzzing reaches the model, not only the validator.
 near_records = st.fixed_dictionaries(
-    {column.name: feature_values[column.kind] for column in FEATURE_COLUMNS},
+    {column.name: feature_values[column.kind] for column in schema().features},
     optional={"unexpected": json_values},
 )
 bodies = (

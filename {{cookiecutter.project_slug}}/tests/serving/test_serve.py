@@ -1,8 +1,8 @@
 """The real server: `serve` with two uvicorn workers on 127.0.0.1, from a registered model."""
 
+import contextlib
 import os
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -15,10 +15,15 @@ from typing import Any
 import httpx2 as httpx
 import pytest
 
-from {{ cookiecutter.package_name }}.core.config import load_config
 from {{ cookiecutter.package_name }}.io.prediction_log import FILE_PATTERN
 from {{ cookiecutter.package_name }}.training.train import train
-from tests.helpers import PROJECT, read_prediction_log
+from tests.helpers import (
+    feature_records,
+    free_port,
+    project_config,
+    read_prediction_log,
+    run_process,
+)
 
 pytestmark = pytest.mark.slow
 CLI = str(Path(sys.executable).parent / "{{ cookiecutter.project_slug }}")
@@ -26,24 +31,11 @@ STARTUP_SECONDS = 120
 WORKER_STARTED = "Application startup complete."
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
+RECORDS = feature_records(20, seed=3)
 
 
 def _record(row: int) -> dict[str, Any]:
-    return {
-        "plan": ("basic", "standard", "premium")[row % 3],
-        "region": None if row % 4 == 0 else "north",
-        "age": None if row % 5 == 0 else 30.0 + row,
-        "monthly_spend": 20.0 + row,
-        "support_tickets": float(row % 6),
-        "last_login_days": None,
-        "tenure_days": 100.0 + row,
-        "signup_month": float(1 + row % 12),
-        "tickets_per_year": 0.5,
-    }
+    return RECORDS[row % len(RECORDS)]
 
 
 class Server:
@@ -52,7 +44,7 @@ class Server:
     def __init__(
         self, workdir: Path, uri: str, workers: int = 2, env: dict[str, str] | None = None
     ) -> None:
-        self.url = f"http://127.0.0.1:{_free_port()}"
+        self.url = f"http://127.0.0.1:{free_port()}"
         self.log = workdir / "predictions"
         env = {**os.environ, "PREDICTION_LOG_DIR": str(self.log), **(env or {})}
         command = [CLI, "serve", "--model", uri, "--workers", str(workers)]
@@ -95,7 +87,8 @@ class Server:
 
     def kill(self) -> None:
         """kill -9 the parent and its workers (the whole process group this test started)."""
-        os.killpg(self.process.pid, signal.SIGKILL)
+        with contextlib.suppress(ProcessLookupError):  # none of them is left
+            os.killpg(self.process.pid, signal.SIGKILL)
         self.process.wait(timeout=60)
 
     def output(self) -> str:
@@ -107,24 +100,33 @@ class Server:
 @pytest.fixture(scope="module")
 def registered(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, str]]:
     """A registry with one trained smoke model; tests run in its folder."""
-    project = PROJECT
     folder = tmp_path_factory.mktemp("served")
-    previous = Path.cwd()
-    os.symlink(project / "data", folder / "data")
-    os.chdir(folder)
-    os.environ.pop("MLFLOW_TRACKING_URI", None)
-    try:
-        result = train(load_config(project / "configs" / "smoke.yaml"))
+    with pytest.MonkeyPatch.context() as patch:
+        patch.chdir(folder)
+        patch.delenv("MLFLOW_TRACKING_URI", raising=False)
+        result = train(project_config("smoke.yaml", features_dir=folder / "features"))
         yield folder, result.version.uri
-    finally:
-        os.chdir(previous)
+
+
+@pytest.fixture
+def start_server(registered: tuple[Path, str], tmp_path: Path) -> Iterator[Callable[..., Server]]:
+    """Start servers of the registered model; whatever is left of them is killed at the end."""
+    started: list[Server] = []
+
+    def start(workers: int = 2, env: dict[str, str] | None = None) -> Server:
+        started.append(Server(tmp_path, registered[1], workers, env))
+        return started[-1]
+
+    yield start
+    for server in started:
+        server.kill()
 
 
 def test_two_workers_log_exactly_one_record_per_row(
-    registered: tuple[Path, str], tmp_path: Path
+    registered: tuple[Path, str], start_server: Callable[..., Server]
 ) -> None:
     _, uri = registered
-    server = Server(tmp_path, uri)
+    server = start_server()
     sizes: list[int] = []
     responses: list[httpx.Response] = []
     try:
@@ -171,11 +173,8 @@ def _wait_for(condition: Callable[[], bool], seconds: float) -> bool:
     return True
 
 
-def test_kill_9_loses_at_most_the_unflushed_tail(
-    registered: tuple[Path, str], tmp_path: Path
-) -> None:
-    _, uri = registered
-    server = Server(tmp_path, uri)
+def test_kill_9_loses_at_most_the_unflushed_tail(start_server: Callable[..., Server]) -> None:
+    server = start_server()
     first = [server.predict([_record(i)]).json()["request_id"] for i in range(20)]
     deadline = time.monotonic() + 30  # the writer catches up as soon as it is idle
     while time.monotonic() < deadline and len(read_prediction_log(server.log)[0]) < len(first):
@@ -197,13 +196,8 @@ def test_kill_9_loses_at_most_the_unflushed_tail(
 def test_a_model_that_cannot_load_stops_start_up_in_one_line(
     registered: tuple[Path, str], tmp_path: Path
 ) -> None:
-    done = subprocess.run(
-        [CLI, "serve", "--model", "models:/no-such-model/3", "--port", str(_free_port())],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    command = [CLI, "serve", "--model", "models:/no-such-model/3", "--port", str(free_port())]
+    done = run_process(command, timeout=120)
     assert done.returncode == 2
     assert len(done.stderr.strip().splitlines()) == 1, done.stderr
     assert done.stderr.startswith("error: cannot load model models:/no-such-model/3: ")
@@ -211,12 +205,11 @@ def test_a_model_that_cannot_load_stops_start_up_in_one_line(
 
 
 def test_sigterm_stops_one_worker_cleanly_and_removes_its_scratch_folders(
-    registered: tuple[Path, str], tmp_path: Path
+    start_server: Callable[..., Server], tmp_path: Path
 ) -> None:
-    _, uri = registered
     scratch = tmp_path / "tmp"
     scratch.mkdir()
-    server = Server(tmp_path, uri, workers=1, env={"TMPDIR": str(scratch)})
+    server = start_server(workers=1, env={"TMPDIR": str(scratch)})
     assert server.predict([_record(1)]).status_code == 200
     assert list(scratch.glob("{{ cookiecutter.project_slug }}-*")), "the export and its metrics"
     assert server.stop() == 0

@@ -35,14 +35,14 @@ def secrets(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 def test_defaults_and_the_environment(secrets: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     assert ServiceSettings.from_env() == ServiceSettings.model_validate({})
-    monkeypatch.setenv("MODEL_URI", "models:/churn@champion")
+    monkeypatch.setenv("MODEL_URI", "models:/demo@champion")
     monkeypatch.setenv("MAX_BATCH_ROWS", "20")
     monkeypatch.setenv("MAX_BODY_BYTES", "")  # empty counts as unset
     monkeypatch.setenv("UNRELATED_SETTING", "x")  # other variables are ignored
     settings = ServiceSettings.from_env()
-    assert (settings.model_uri, settings.max_batch_rows) == ("models:/churn@champion", 20)
+    assert (settings.model_uri, settings.max_batch_rows) == ("models:/demo@champion", 20)
     assert settings.max_body_bytes == 4 * 1024 * 1024
-    assert ServiceSettings.from_env(model_uri="models:/churn/3").model_uri == "models:/churn/3"
+    assert ServiceSettings.from_env(model_uri="models:/demo/3").model_uri == "models:/demo/3"
 
 
 def test_a_dot_env_file_below_the_environment(
