@@ -237,3 +237,35 @@ def test_a_derived_feature_needing_a_missing_column_names_it_and_the_file(
     message = str(error.value)
     assert "derived feature 'tenure_days' reads column 'signup_date'" in message
     assert "features.py" in message and "\n" not in message
+
+
+def test_a_hand_written_date_feature_is_refused_in_one_line(tmp_path: Path) -> None:
+    contract = {
+        "target": "y",
+        "columns": {"when": {"type": "date"}, "x": {"type": "float64"}, "y": {"type": "float64"}},
+    }
+    with pytest.raises(UserError) as error:
+        parse_schema(contract, tmp_path / "schema.yaml")
+    assert "columns.when: a date is not a model input; set feature: false" in str(error.value)
+
+
+def test_labels_of_a_numeric_classifier_are_numbers_in_its_range(tmp_path: Path) -> None:
+    from {{ cookiecutter.package_name }}.monitoring.log_reader import read_labels
+
+    contract = parse_schema(
+        {
+            "target": "flag",
+            "positive": 1,
+            "columns": {"x": {"type": "float64"}, "flag": {"type": "float64", "min": 0, "max": 1}},
+        },
+        tmp_path / "schema.yaml",
+    )
+    good = tmp_path / "good.csv"
+    pd.DataFrame({"request_id": ["a", "b"], "flag": ["1.0", "0"]}).to_csv(good, index=False)
+    assert read_labels(good, contract)["label"].tolist() == [1.0, 0.0]
+    bad = tmp_path / "bad.csv"
+    pd.DataFrame({"request_id": ["a", "b"], "flag": ["yes", "2"]}).to_csv(bad, index=False)
+    with pytest.raises(
+        UserError, match="2 row\\(s\\) with a label that is not a number from 0 to 1"
+    ):
+        read_labels(bad, contract)

@@ -151,6 +151,11 @@ def _label(typed: ibis.Table) -> ibis.Value:
     column = typed[contract.target]
     if contract.positive is None:
         return column.cast("float64")
+    if contract.column(contract.target).dtype in ("int64", "float64"):
+        # Compare numbers as numbers: a float target 1.0 is the positive class "1".
+        return (column.cast("float64") == ibis.literal(contract.positive).try_cast("float64")).cast(
+            "int64"
+        )
     return (column.cast("string") == contract.positive).cast("int64")
 
 

@@ -175,6 +175,15 @@ def parse_schema(data: Any, path: Path) -> Schema:
         id_column=id_column,
         derived=tuple(made),
     )
+    dated = [
+        c.name for c in raw if c.dtype == "date" and c.feature and c.name not in (target, id_column)
+    ]
+    if dated:
+        raise _fail(
+            path,
+            f"columns.{dated[0]}: a date is not a model input; set feature: false and derive "
+            "a feature from it in features.py (DERIVED_FEATURES)",
+        )
     if not schema.features:
         raise _fail(path, "no feature: every column is the target, the id or has feature: false")
     clash = sorted(RESERVED_NAMES & set(schema.feature_names()))

@@ -9,6 +9,7 @@ writer never produces, counts as malformed here.
 """
 
 import json
+import math
 import os
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -304,11 +305,23 @@ def read_labels(path: Path, contract: Schema) -> pd.DataFrame:
     if contract.positive is None:
         label, kind = f"TRY_CAST({value} AS DOUBLE)", "a number"
     else:
-        allowed = contract.column(target).allowed
+        column = contract.column(target)
+        allowed = column.allowed
         parameters["positive"] = contract.positive
         label = f"CAST({value} = $positive AS DOUBLE)"
         kind = "a class"
-        if allowed:
+        if column.dtype in ("int64", "float64"):
+            # Numbers as numbers, and only the values the target's range allows.
+            number = f"TRY_CAST({value} AS DOUBLE)"
+            low = -math.inf if column.minimum is None else float(column.minimum)  # type: ignore[arg-type]
+            high = math.inf if column.maximum is None else float(column.maximum)  # type: ignore[arg-type]
+            parameters.update(low=low, high=high)
+            label = (
+                f"CASE WHEN {number} BETWEEN $low AND $high "
+                f"THEN CAST({number} = TRY_CAST($positive AS DOUBLE) AS DOUBLE) END"
+            )
+            kind = f"a number from {column.minimum} to {column.maximum}"
+        elif allowed:
             parameters["allowed"] = list(allowed)
             label = f"CASE WHEN {value} IN $allowed THEN {label} END"
             kind = "one of " + ", ".join(allowed)
