@@ -137,7 +137,13 @@ def _adopt_own_table(project: Path, env: dict[str, str], problem_type: str) -> N
     model = f"models:/my-ml-project-smoke/{version}"
     with _served(project, env, model) as url:
         answers = [_post(url, rows[start : start + 300]) for start in range(0, 1200, 300)]
+        # The log is written off the request path: stop the server once it holds every row.
+        log = project / "logs" / "predictions"
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and _logged(log) < 1200:
+            time.sleep(0.2)
     assert all(len(answer["predictions"]) == 300 for answer in answers)
+    assert _logged(log) == 1200
     monitor = subprocess.run(
         ["make", "monitor", "CONFIG=configs/smoke.yaml", f"MODEL={model}"],
         cwd=project,
@@ -184,6 +190,11 @@ def _served(project: Path, env: dict[str, str], model: str) -> Iterator[str]:
         except subprocess.TimeoutExpired:
             os.killpg(server.pid, signal.SIGKILL)
             server.wait()
+
+
+def _logged(log: Path) -> int:
+    """Complete lines in the prediction log folder."""
+    return sum(path.read_bytes().count(b"\n") for path in log.glob("predictions-*.jsonl"))
 
 
 def _post(url: str, records: list[dict[str, Any]]) -> dict[str, Any]:
