@@ -227,7 +227,7 @@ def export_model_command(
 def serve_command(
     model: ServedModelOption = None,
     host: Annotated[str, typer.Option(envvar="HOST", help="Address to listen on.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(envvar="PORT", help="Port to listen on.")] = 8000,
+    port: Annotated[int, typer.Option(envvar="PORT", help="Port to listen on (1-65535).")] = 8000,
     workers: Annotated[
         int, typer.Option(envvar="WORKERS", min=1, help="Worker processes (one per core).")
     ] = 1,
@@ -236,6 +236,8 @@ def serve_command(
     from .serving import server
 
     with user_errors():
+        if not 1 <= port <= 65535:  # uvicorn would listen on a random port instead
+            raise UserError(f"--port/PORT {port} is not a TCP port; use 1-65535 (e.g. 8000)")
         server.serve(model, host=host, port=port, workers=workers)
 
 
