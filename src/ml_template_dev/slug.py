@@ -23,12 +23,11 @@ SPECIAL = {
     "đ": "d",
     "ð": "d",
     "ħ": "h",
-    "ı": "i",
+    "\N{LATIN SMALL LETTER DOTLESS I}": "i",
     "ŀ": "l",
     "ł": "l",
     "ŋ": "n",
     "ĸ": "k",
-    "ſ": "s",
     "ŧ": "t",
     "ƀ": "b",
     "ƒ": "f",
@@ -50,7 +49,8 @@ def letters() -> dict[str, str]:
         char = chr(code)
         if char != char.lower():
             continue  # names are lowercased first
-        base = "".join(c for c in unicodedata.normalize("NFKD", char) if not unicodedata.combining(c))
+        parts = unicodedata.normalize("NFKD", char)
+        base = "".join(part for part in parts if not unicodedata.combining(part))
         if base.isascii() and base.isalpha():
             found[char] = base.lower()
     return found | SPECIAL
