@@ -9,7 +9,7 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
-from {{ cookiecutter.package_name }}.cli import app
+from {{ cookiecutter.package_name }}.cli import app, main
 from {{ cookiecutter.package_name }}.core.config import load_config
 from {{ cookiecutter.package_name }}.core.schema import schema
 from tests.helpers import PROJECT, raw_rows, run_process, write_csv
@@ -124,6 +124,39 @@ def test_bad_cli_input_is_one_line_and_exit_2(
     _assert_one_line_error(result.exit_code, result.stderr, expected)
     assert len(result.stderr) < 600, "values in messages are cut short"
     assert not (workdir / "mlflow.db").exists(), "nothing may be registered on bad input"
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (["monitor", "--sinse", "1d"], "monitor: No such option: --sinse"),
+        (["serve", "--workers", "0"], "Invalid value for '--workers'"),
+        (["serve", "--port", "eighty"], "Invalid value for '--port'"),
+        (["trian"], "No such command 'trian'"),
+    ],
+)
+def test_command_line_mistakes_are_one_line_and_exit_2(
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    args: list[str],
+    expected: str,
+) -> None:
+    monkeypatch.setattr(sys, "argv", ["{{ cookiecutter.project_slug }}", *args])
+    with pytest.raises(SystemExit) as caught:
+        main()
+    code = caught.value.code
+    assert isinstance(code, int)
+    _assert_one_line_error(code, capsys.readouterr().err, expected)
+
+
+def test_main_exits_with_the_command_s_code(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr(sys, "argv", ["{{ cookiecutter.project_slug }}", "features", "--help"])
+    with pytest.raises(SystemExit) as caught:
+        main()
+    assert caught.value.code == 0
+    assert "--config" in capsys.readouterr().out
 
 
 @pytest.mark.slow
