@@ -21,6 +21,13 @@ RULES = [
     (
         "project_slug",
         "pattern",
+        "[a-z0-9]",
+        "project_slug '{project_slug}' has no Latin letter or digit (nor has the project name, to "
+        "make one from): answer project_slug yourself (e.g. sales-forecast).",
+    ),
+    (
+        "project_slug",
+        "pattern",
         "^[a-z][a-z0-9]*(-[a-z0-9]+)*$",
         "project_slug '{project_slug}' is not a valid slug: use lowercase letters, digits and "
         "single hyphens, starting with a letter (e.g. churn-model).",

@@ -118,6 +118,7 @@ BAD_SOURCES = [
         "the default is the first choice",
     ),
     ("default: ml-team@example.com", "default: nobody", "breaks its own rule"),
+    ("slug_of: project_name", "slug_of: package_name", "slug_of names an earlier question"),
 ]
 
 

@@ -17,7 +17,7 @@ from typing import Any
 import yaml
 from jinja2 import Environment, StrictUndefined, TemplateSyntaxError
 
-from ml_template_dev import ROOT
+from ml_template_dev import ROOT, slug
 
 SOURCE = ROOT / "questions.yml"
 CHECKS = ("not_blank", "pattern", "not_one_of")
@@ -197,8 +197,12 @@ def _rule(question: str, spec: object, number: int) -> Rule:
 def _question(name: str, spec: object, earlier: list[str]) -> Question:
     if not re.fullmatch(r"[a-z][a-z0-9_]*", name) or name == COMPUTED:
         raise _fail(name, f"a question name is lowercase letters, digits, _ (and not {COMPUTED})")
-    if not isinstance(spec, dict) or set(spec) - {"help", "default", "choices", "rules"}:
-        raise _fail(name, "a question has help, default or choices, and rules")
+    if not isinstance(spec, dict) or set(spec) - {"help", "default", "slug_of", "choices", "rules"}:
+        raise _fail(name, "a question has help, default (or slug_of) or choices, and rules")
+    if "slug_of" in spec:
+        if "default" in spec or spec["slug_of"] not in earlier:
+            raise _fail(name, "slug_of names an earlier question, and replaces the default")
+        spec = {**spec, "default": slug.jinja(spec["slug_of"])}
     help_text = spec.get("help")
     if not isinstance(help_text, str) or not help_text.strip():
         raise _fail(name, "help (the prompt) is required")

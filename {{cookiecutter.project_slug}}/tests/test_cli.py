@@ -9,7 +9,7 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
-from {{ cookiecutter.package_name }}.cli import app
+from {{ cookiecutter.package_name }}.cli import app, main
 from {{ cookiecutter.package_name }}.core.config import load_config
 from {{ cookiecutter.package_name }}.core.schema import schema
 from tests.helpers import PROJECT, raw_rows, run_process, write_csv
@@ -66,6 +66,97 @@ def test_bad_input_fails_in_one_line_and_registers_nothing(
     result = runner.invoke(app, ["train", "--config", "configs/bad.yaml"])
     _assert_one_line_error(result.exit_code, result.stderr, expected)
     assert not (workdir / "mlflow.db").exists(), "nothing may be registered on bad input"
+
+
+# A YAML alias bomb: nine levels of nine aliases, 9**9 (387 million) strings once expanded.
+ALIAS_BOMB = "\n".join(
+    [
+        'a0: &a0 ["lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol"]',
+        *[f"a{n}: &a{n} [{', '.join([f'*a{n - 1}'] * 9)}]" for n in range(1, 9)],
+        "run_name: *a8",
+    ]
+)
+
+
+def _write_config(kind: str) -> str:
+    """A copy of the smoke config broken in one way (or in the YAML around it); its path."""
+    text = Path("configs/smoke.yaml").read_text()
+    config = yaml.safe_load(text)
+    if kind == "alias_bomb":
+        text = f"{ALIAS_BOMB}\n{text.replace('run_name: smoke', '')}"
+    elif kind == "self_alias":
+        text = f"loop: &loop [*loop]\n{text}"
+    elif kind == "huge":
+        text += f"# {'x' * 2_000_000}\n"
+    elif kind == "long_value":
+        config["model"]["estimator"] = "x" * 100_000
+        text = yaml.safe_dump(config)
+    elif kind == "bad_param":
+        config["model"]["params"]["learning_rate"] = -1
+        text = yaml.safe_dump(config)
+    Path(f"configs/{kind}.yaml").write_text(text)
+    return f"configs/{kind}.yaml"
+
+
+@pytest.mark.parametrize(
+    ("command", "config", "env", "expected"),
+    [
+        (["features"], "alias_bomb", {}, "its aliases expand to more than"),
+        (["monitor", "--since", "1d"], "alias_bomb", {}, "its aliases expand to more than"),
+        (["features"], "self_alias", {}, "its aliases expand to more than"),
+        (["features"], "huge", {}, "larger than 1024 KiB"),
+        (["features"], "long_value", {}, "model.estimator 'xxxxx"),
+        (["train"], "bad_param", {}, "model.params: The 'learning_rate' parameter"),
+        (["monitor", "--since", "1000000d"], "", {}, "reaches back before the year 1"),
+        (["monitor", "--since", "999999999999999999999d"], "", {}, "is too long"),
+        (["monitor", "--since", "9" * 5000 + "d"], "", {}, "is too long"),
+        (["serve"], "", {"PORT": "99999"}, "--port/PORT 99999 is not a TCP port"),
+        (["serve", "--port", "0"], "", {}, "--port/PORT 0 is not a TCP port"),
+    ],
+    ids=lambda value: str(value)[:30],
+)
+def test_bad_cli_input_is_one_line_and_exit_2(
+    workdir: Path, command: list[str], config: str, env: dict[str, str], expected: str
+) -> None:
+    path = _write_config(config) if config else "configs/smoke.yaml"
+    options = [] if command[0] == "serve" else ["--config", path]
+    result = runner.invoke(app, [*command, *options], env=env)
+    _assert_one_line_error(result.exit_code, result.stderr, expected)
+    assert len(result.stderr) < 600, "values in messages are cut short"
+    assert not (workdir / "mlflow.db").exists(), "nothing may be registered on bad input"
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (["monitor", "--sinse", "1d"], "monitor: No such option: --sinse"),
+        (["serve", "--workers", "0"], "Invalid value for '--workers'"),
+        (["serve", "--port", "eighty"], "Invalid value for '--port'"),
+        (["trian"], "No such command 'trian'"),
+    ],
+)
+def test_command_line_mistakes_are_one_line_and_exit_2(
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    args: list[str],
+    expected: str,
+) -> None:
+    monkeypatch.setattr(sys, "argv", ["{{ cookiecutter.project_slug }}", *args])
+    with pytest.raises(SystemExit) as caught:
+        main()
+    code = caught.value.code
+    assert isinstance(code, int)
+    _assert_one_line_error(code, capsys.readouterr().err, expected)
+
+
+def test_main_exits_with_the_command_s_code(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr(sys, "argv", ["{{ cookiecutter.project_slug }}", "features", "--help"])
+    with pytest.raises(SystemExit) as caught:
+        main()
+    assert caught.value.code == 0
+    assert "--config" in capsys.readouterr().out
 
 
 @pytest.mark.slow

@@ -1,11 +1,13 @@
 """The project's one CLI: features, train, gate, promote, monitor, export-model, serve, ...
 
 Each command parses its arguments and calls one step. A UserError (bad config, bad data, bad
-model URI) is printed as one line on stderr with exit code 2, never as a traceback.
+model URI) is printed as one line on stderr with exit code 2, never as a traceback; so is a
+mistake on the command line itself (an unknown option, a value of the wrong type).
 """
 
 import os
 import shlex
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -29,8 +31,22 @@ MODEL_HELP = "models:/<name>/<version> or models:/<name>@<alias>"
 
 
 def main() -> None:
-    """The console script and `python -m`: run the CLI."""
-    app()
+    """The console script and `python -m`: run the CLI; exit with its code.
+
+    Typer would answer a command-line mistake with a usage box; here it is one `error:` line
+    naming the command, like every other bad input, with the same exit code (2).
+    """
+    try:
+        code = app(standalone_mode=False)
+    except typer.TyperException as error:  # the base of typer's (vendored) click errors
+        if type(error).__name__ == "NoArgsIsHelpError":  # no command: typer showed the help
+            sys.exit(error.exit_code)
+        ctx = getattr(error, "ctx", None)
+        where = f"{ctx.command_path}: " if ctx is not None else ""
+        message = " ".join(f"{where}{error.format_message()}".split())
+        typer.echo(f"error: {message} (see --help)", err=True)
+        sys.exit(error.exit_code)
+    sys.exit(code if isinstance(code, int) else 0)
 
 
 @contextmanager
@@ -227,7 +243,7 @@ def export_model_command(
 def serve_command(
     model: ServedModelOption = None,
     host: Annotated[str, typer.Option(envvar="HOST", help="Address to listen on.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(envvar="PORT", help="Port to listen on.")] = 8000,
+    port: Annotated[int, typer.Option(envvar="PORT", help="Port to listen on (1-65535).")] = 8000,
     workers: Annotated[
         int, typer.Option(envvar="WORKERS", min=1, help="Worker processes (one per core).")
     ] = 1,
@@ -236,6 +252,8 @@ def serve_command(
     from .serving import server
 
     with user_errors():
+        if not 1 <= port <= 65535:  # uvicorn would listen on a random port instead
+            raise UserError(f"--port/PORT {port} is not a TCP port; use 1-65535 (e.g. 8000)")
         server.serve(model, host=host, port=port, workers=workers)
 
 

@@ -69,6 +69,8 @@ def test_bad_config_is_one_clear_line(
     [
         ({"max_depht": 3}, "model.params: max_depht not a parameter of"),
         ({"random_state": 1}, "model.params.random_state: set split.seed instead"),
+        ({"learning_rate": -1}, "model.params: The 'learning_rate' parameter of"),
+        ({"learning_rate": "x" * 10_000}, "model.params: The 'learning_rate' parameter of"),
     ],
 )
 def test_estimator_params_are_checked_when_the_model_is_built(
@@ -81,6 +83,7 @@ def test_estimator_params_are_checked_when_the_model_is_built(
         check_params(parsed.problem_type, parsed.model.estimator, parsed.model.params)
     assert str(caught.value).startswith(expected)
     assert "\n" not in str(caught.value)
+    assert len(str(caught.value)) < 500
 
 
 def test_missing_and_malformed_files(tmp_path: Path) -> None:
@@ -94,6 +97,40 @@ def test_missing_and_malformed_files(tmp_path: Path) -> None:
     listing.write_text("- a\n- b\n")
     with pytest.raises(UserError, match="expected a mapping"):
         load_config(listing)
+
+
+def test_aliases_are_read_up_to_a_bound(tmp_path: Path) -> None:
+    smoke = (CONFIGS / "smoke.yaml").read_text()
+    shared = tmp_path / "shared.yaml"
+    shared.write_text(f"x-name: &name smoke\n{smoke}".replace("run_name: smoke", "run_name: *name"))
+    with pytest.raises(UserError, match="x-name: unknown key"):  # read, then validated
+        load_config(shared)
+    nested = ["a0: &a0 [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]"]
+    nested += [f"a{n}: &a{n} [{', '.join([f'*a{n - 1}'] * 10)}]" for n in range(1, 6)]
+    bomb = tmp_path / "bomb.yaml"
+    bomb.write_text("\n".join(nested) + "\n")  # 10**6 values once expanded
+    with pytest.raises(UserError, match="its aliases expand to more than 100000 values"):
+        load_config(bomb)
+
+
+@pytest.mark.parametrize(
+    ("edit", "expected"),
+    [
+        (lambda c: c.update(run_name=["x" * 10_000] * 10_000), "run_name: Input should be"),
+        (lambda c: c.update({"k" * 10_000: 1}), "kkk..."),
+        (lambda c: c.update(metrics=["m" * 10_000] * 100), "(and 95 more)"),
+        (lambda c: c.update({f"key{n}": n for n in range(100)}), "and 95 more problem(s)"),
+    ],
+)
+def test_messages_cut_long_values_short(
+    edit: Callable[[dict[str, Any]], object], expected: str
+) -> None:
+    config = _smoke()
+    edit(config)
+    with pytest.raises(UserError) as caught:
+        parse_config(config, "smoke.yaml")
+    assert expected in str(caught.value)
+    assert len(str(caught.value)) < 600
 
 
 def test_monitoring_defaults_are_the_documented_ones() -> None:

@@ -2,6 +2,7 @@
 
 import hashlib
 import json
+import reprlib
 from datetime import date
 from pathlib import Path
 from typing import Any, Literal, get_args
@@ -19,6 +20,29 @@ from .errors import UserError
 from .estimators import ESTIMATORS
 from .metrics import METRICS
 from .schema import SCHEMA_FILE, ProblemType, feature_names, schema
+
+# A config is a page of settings: larger files, or aliases that expand past this many YAML nodes
+# (a "billion laughs" file expands a few lines into billions), are refused before anything reads
+# the values.
+MAX_CONFIG_BYTES = 1024 * 1024
+MAX_CONFIG_NODES = 100_000
+
+_SHORT = reprlib.Repr()  # keyword arguments need Python 3.12
+_SHORT.maxstring = _SHORT.maxother = 60
+_SHORT.maxlist = _SHORT.maxdict = 4
+_SHORT.maxlevel = 2
+
+
+def shown(value: object) -> str:
+    """A value as messages show it: its repr, cut short (never a whole document)."""
+    return _SHORT.repr(value)
+
+
+def names(values: list[str], most: int = 5) -> str:
+    """Names from a config for a message: the first few, each cut short."""
+    cut = [name if len(name) <= 60 else f"{name[:57]}..." for name in values[:most]]
+    more = f" (and {len(values) - most} more)" if len(values) > most else ""
+    return ", ".join(cut) + more
 
 
 class Strict(BaseModel):
@@ -165,7 +189,9 @@ class MonitoringConfig(Strict):
         for name, rule in self.columns.items():
             kinds = {c.name: c.kind for c in schema().features}
             if name not in kinds:
-                raise ValueError(f"columns.{name}: not a feature; features: {', '.join(kinds)}")
+                raise ValueError(
+                    f"columns.{names([name])}: not a feature; features: {', '.join(kinds)}"
+                )
             allowed = get_args(NumericMethod if kinds[name] == "numeric" else CategoricalMethod)
             if rule.method not in allowed:
                 raise ValueError(
@@ -193,13 +219,13 @@ class ProjectConfig(Strict):
         known = ESTIMATORS[self.problem_type]
         if self.model.estimator not in known:
             raise ValueError(
-                f"model.estimator '{self.model.estimator}' is not a {self.problem_type} "
+                f"model.estimator {shown(self.model.estimator)} is not a {self.problem_type} "
                 f"estimator; choose one of: {', '.join(sorted(known))}"
             )
         unknown = [m for m in self.metrics if m not in METRICS[self.problem_type]]
         if unknown:
             raise ValueError(
-                f"metrics: {', '.join(unknown)} not available for {self.problem_type}; "
+                f"metrics: {names(unknown)} not available for {self.problem_type}; "
                 f"choose from: {', '.join(METRICS[self.problem_type])}"
             )
         contract = schema()
@@ -216,7 +242,7 @@ class ProjectConfig(Strict):
         bad = sorted(set(self.model.exclude_features) - set(feature_names()))
         if bad:
             raise ValueError(
-                f"model.exclude_features: {', '.join(bad)} not a feature; "
+                f"model.exclude_features: {names(bad)} not a feature; "
                 f"features: {', '.join(feature_names())}"
             )
         if not self.model.features():
@@ -224,7 +250,7 @@ class ProjectConfig(Strict):
         ungated = sorted(set(self.gate.rules) - set(self.metrics)) if self.gate else []
         if ungated:
             raise ValueError(
-                f"gate.rules: {', '.join(ungated)} not in metrics; add it there or drop the rule"
+                f"gate.rules: {names(ungated)} not in metrics; add it there or drop the rule"
             )
         return self
 
@@ -244,19 +270,23 @@ class ProjectConfig(Strict):
         return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-def _describe(error: ValidationError) -> str:
-    """Turn pydantic's report into one line: field path, problem, fix."""
+def _describe(error: ValidationError, most: int = 5) -> str:
+    """Turn pydantic's report into one line: field path, problem, fix (the first `most` ones)."""
     parts = []
-    for item in error.errors():
-        where = ".".join(str(p) for p in item["loc"]) or "config"
+    for item in error.errors()[:most]:
+        where = names([".".join(str(p) for p in item["loc"]) or "config"])
         if item["type"] == "extra_forbidden":
             parts.append(f"{where}: unknown key; remove it or fix its spelling")
         elif item["type"] == "missing":
             parts.append(f"{where}: required key is missing; add it")
         else:
             message = item["msg"].removeprefix("Value error, ")
-            parts.append(f"{where}: {message} (got {item.get('input')!r})")
-    return "; ".join(parts)
+            value = item.get("input")
+            # A section's own check names what is wrong; its whole input is not worth showing.
+            got = "" if isinstance(value, dict) else f" (got {shown(value)})"
+            parts.append(f"{where}: {message}{got}")
+    more = error.error_count() - most
+    return "; ".join(parts) + (f"; and {more} more problem(s)" if more > 0 else "")
 
 
 def parse_config(data: object, source: str = "config") -> ProjectConfig:
@@ -273,19 +303,67 @@ def parse_config(data: object, source: str = "config") -> ProjectConfig:
         raise UserError(f"{source}: {_describe(error)}") from None
 
 
-def load_config(path: Path) -> ProjectConfig:
-    """Read and validate a YAML config file."""
+def _expanded_nodes(node: yaml.Node, sizes: dict[int, int], path: set[int]) -> int:
+    """How many nodes `node` stands for once its aliases are expanded (shared ones counted once)."""
+    if id(node) in path:  # an alias inside its own anchor: it expands without end
+        return MAX_CONFIG_NODES + 1
+    if id(node) not in sizes:
+        children: list[yaml.Node] = []
+        if isinstance(node, yaml.SequenceNode):
+            children = list(node.value)
+        elif isinstance(node, yaml.MappingNode):
+            children = [part for pair in node.value for part in pair]
+        path.add(id(node))
+        total = 1
+        for child in children:
+            total += _expanded_nodes(child, sizes, path)
+            if total > MAX_CONFIG_NODES:
+                break
+        path.discard(id(node))
+        sizes[id(node)] = total
+    return sizes[id(node)]
+
+
+def read_yaml(path: Path) -> object:
+    """A YAML file's data, bounded: at most MAX_CONFIG_BYTES, MAX_CONFIG_NODES once expanded.
+
+    Any problem (missing file, too large, bad syntax, an alias bomb) is a one-line UserError.
+    """
     if not path.is_file():
         raise UserError(
             f"config file {path} not found; pass an existing file, e.g. configs/v1.yaml"
         )
+    if path.stat().st_size > MAX_CONFIG_BYTES:
+        raise UserError(
+            f"{path}: larger than {MAX_CONFIG_BYTES // 1024} KiB; a config is a page of settings"
+        )
     try:
-        data = yaml.safe_load(path.read_text())
+        loader = yaml.SafeLoader(path.read_text(encoding="utf-8"))
+        try:
+            node = loader.get_single_node()
+            if node is None:
+                return None
+            if _expanded_nodes(node, {}, set()) > MAX_CONFIG_NODES:
+                raise UserError(
+                    f"{path}: its aliases expand to more than {MAX_CONFIG_NODES} values; "
+                    "write the settings out instead of nesting aliases"
+                )
+            return loader.construct_document(node)
+        finally:
+            loader.dispose()
+    except RecursionError:
+        raise UserError(f"{path}: nested too deeply; a config is a page of settings") from None
+    except UnicodeDecodeError:
+        raise UserError(f"{path}: not UTF-8 text; save it as UTF-8") from None
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         where = f" at line {mark.line + 1}" if mark is not None else ""
         raise UserError(f"{path}: not valid YAML{where}; fix the syntax") from None
-    return parse_config(data, str(path))
+
+
+def load_config(path: Path) -> ProjectConfig:
+    """Read (bounded, see `read_yaml`) and validate a YAML config file."""
+    return parse_config(read_yaml(path), str(path))
 
 
 def read_problem_type(path: Path) -> ProblemType:
@@ -293,14 +371,12 @@ def read_problem_type(path: Path) -> ProblemType:
 
     The rest is not validated here, since it may name the features of the schema being replaced.
     """
-    if not path.is_file():
-        raise UserError(f"config file {path} not found; pass --config with an existing file")
-    try:
-        data = yaml.safe_load(path.read_text())
-    except yaml.YAMLError:
-        raise UserError(f"{path}: not valid YAML; fix the syntax") from None
+    data = read_yaml(path)
     value = data.get("problem_type") if isinstance(data, dict) else None
     for problem_type in get_args(ProblemType):
         if value == problem_type:
             return problem_type  # type: ignore[no-any-return]
-    raise UserError(f"{path}: problem_type must be one of {', '.join(get_args(ProblemType))}")
+    raise UserError(
+        f"{path}: problem_type must be one of {', '.join(get_args(ProblemType))} "
+        f"(got {shown(value)})"
+    )

@@ -44,7 +44,9 @@ def estimator_class(problem_type: ProblemType, name: str) -> "type[BaseEstimator
 
 
 def check_params(problem_type: ProblemType, name: str, params: dict[str, Any]) -> None:
-    """Raise a UserError naming any parameter the estimator does not have."""
+    """Raise a UserError naming a parameter the estimator does not have, or a value it refuses."""
+    from sklearn.utils._param_validation import InvalidParameterError
+
     valid = estimator_class(problem_type, name)().get_params()
     unknown = sorted(set(params) - set(valid))
     if unknown:
@@ -54,6 +56,12 @@ def check_params(problem_type: ProblemType, name: str, params: dict[str, Any]) -
         )
     if "random_state" in params:
         raise UserError("model.params.random_state: set split.seed instead; it seeds the model too")
+    try:  # scikit-learn's own check of each parameter's type and range, run before every fit
+        estimator_class(problem_type, name)(**params)._validate_params()
+    except InvalidParameterError as error:
+        problem = " ".join(str(error).split())
+        cut = problem if len(problem) <= 200 else f"{problem[:197]}..."
+        raise UserError(f"model.params: {cut}; fix the value in the config") from None
 
 
 def build_pipeline(

@@ -3,8 +3,9 @@
 Default: an embedded registry, `sqlite:///<cwd>/mlflow.db`, artefacts in `mlartifacts/` beside it.
 Set MLFLOW_TRACKING_URI to use an MLflow server instead; nothing else changes.
 
-scikit-learn (with `mlflow.sklearn`) is imported only where a model is logged or loaded: exporting
-a model, which `serve` runs in a child process while the service starts, imports MLflow alone.
+scikit-learn (with `mlflow.sklearn`) is imported only where a model is logged, and (with skops)
+where one is loaded: exporting a model, which `serve` runs in a child process while the service
+starts, imports MLflow alone. Models are loaded only through skops with fixed trusted types.
 """
 
 from __future__ import annotations
@@ -201,14 +202,16 @@ def _log_frame(frame: pd.DataFrame, artifact: str) -> None:
 
 
 def load_model(uri: str) -> Pipeline:
-    """Load a registered scikit-learn model by URI (`models:/<name>/<version>` or `@alias`)."""
-    import mlflow.sklearn
+    """Load a registered model by URI (`models:/<name>/<version>` or `@alias`) as serving does.
 
+    The version is exported to a scratch folder and read with skops, trusting only the fixed
+    SKOPS_TRUSTED_TYPES: never pickle, never the types a model's own MLmodel file lists.
+    """
     init_registry()
-    try:
-        return mlflow.sklearn.load_model(uri)
-    except MlflowException as error:
-        raise UserError(f"cannot load model {uri}: {error.message}") from None
+    with tempfile.TemporaryDirectory() as scratch:
+        export_model(uri, Path(scratch))
+        _, model = exported_model.read_bundle(Path(scratch))
+    return model
 
 
 def alias_version(name: str, alias: str) -> str | None:
