@@ -16,6 +16,9 @@ BIN = ROOT / ".venv" / "bin"
 GITHUB = ".github/workflows/ci.yml"
 MONITOR = ".github/workflows/monitor.yml"
 GITLAB = ".gitlab-ci.yml"
+DEPENDABOT = ".github/dependabot.yml"
+# CI jobs that need the internet (vulnerability databases), so `make ci` cannot include them.
+ONLINE_ONLY = {"audit"}
 
 
 def make_targets(project: Path) -> set[str]:
@@ -48,7 +51,21 @@ def test_ci_files_follow_the_answer(tmp_path: Path, ci: str) -> None:
     assert (project / GITHUB).is_file() == (ci == "github")
     assert (project / MONITOR).is_file() == (ci == "github")
     assert (project / GITLAB).is_file() == (ci == "gitlab")
+    assert (project / DEPENDABOT).is_file() == (ci == "github")
     assert (project / ".pre-commit-config.yaml").is_file()
+
+
+@pytest.mark.parametrize("docker", ["yes", "no"])
+def test_dependabot_groups_every_ecosystem_the_project_has(tmp_path: Path, docker: str) -> None:
+    project = render_copier(tmp_path / "p", {"docker": docker})
+    config = project / DEPENDABOT
+    subprocess.run(
+        [BIN / "check-jsonschema", "--builtin-schema", "vendor.dependabot", config], check=True
+    )
+    spec = yaml.safe_load(config.read_text())
+    ecosystems = {update["package-ecosystem"] for update in spec["updates"]}
+    assert ecosystems == {"uv", "github-actions", *(["docker"] if docker == "yes" else [])}
+    assert all(update["groups"] for update in spec["updates"]), "grouped: one PR per ecosystem"
 
 
 def checked_github_workflow(workflow: Path) -> dict[Any, Any]:
@@ -74,12 +91,16 @@ def test_github_workflow_is_valid_secure_and_only_calls_make(tmp_path: Path) -> 
     assert spec["concurrency"]["cancel-in-progress"] is True
     targets = make_targets(project)
     order = []
-    for job in spec["jobs"].values():
+    for name, job in spec["jobs"].items():
         commands = [step["run"] for step in job["steps"] if "run" in step]
         steps = make_steps(commands, targets)
+        if name in ONLINE_ONLY:
+            assert steps == [name], "an online-only job runs its one target"
+            continue
         assert steps[0] == "setup"
         order += steps[1:]
     assert order == ci_prerequisites(project), "the workflow and `make ci` must run the same steps"
+    assert spec["jobs"].keys() >= ONLINE_ONLY
     assert "metrics-gate" in spec["jobs"]
     assert spec["jobs"]["test"]["strategy"]["matrix"]["python"] == ["3.12", "3.13"]
 
@@ -109,6 +130,8 @@ def test_gitlab_pipeline_is_valid_and_only_calls_make(tmp_path: Path) -> None:
     for name in ("lint", "typecheck", "test", "metrics-gate"):
         order += make_steps(spec[name]["script"], targets)
     assert order == ci_prerequisites(project)
+    for name in ONLINE_ONLY:
+        assert make_steps(spec[name]["script"], targets) == [name]
     assert "metrics/gate.md" in spec["metrics-gate"]["artifacts"]["paths"]
 
 

@@ -214,6 +214,8 @@ def test_github_workflow_runs_locally_with_act(tmp_path: Path) -> None:
     (stub / "action.yml").write_text(
         "name: stand-in\ndescription: skipped under act\nruns:\n  using: composite\n  steps: []\n"
     )
+    event = tmp_path / "event.json"  # `github.event.act` skips the online-only audit job
+    event.write_text('{"act": true}')
     workflow = yaml.safe_load((project / ".github/workflows/ci.yml").read_text())
     setup_uv = next(
         step["uses"]
@@ -232,6 +234,8 @@ def test_github_workflow_runs_locally_with_act(tmp_path: Path) -> None:
             "python:3.11",
             "--concurrent-jobs",  # host mode: jobs share the work tree and its .venv
             "1",
+            "--eventpath",
+            str(event),
         ],
         cwd=project,
         env=_project_env(project),

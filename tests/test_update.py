@@ -2,13 +2,17 @@
 
 The releases are built in a temporary repository (tags in the clone CI makes are not relied on):
 `0.2.0` is the template as it is now; `0.1.0` is the same with a few deliberate differences, so
-the update has something to add, change and remove.
+the update has something to add, change and remove — among them its dependencies: 0.2.0 adds one
+and raises a pin, with its own lock, as a real release does.
 """
 
 import os
 import re
 import shutil
 import subprocess
+import sys
+import tempfile
+import tomllib
 from pathlib import Path
 
 import copier
@@ -25,12 +29,19 @@ OLD, NEW = "0.1.0", "0.2.0"
 PROJECT = "{{cookiecutter.project_slug}}"
 INTRO_OLD = "with a feature pipeline,"
 INTRO_NEW = "with a tested feature pipeline,"
+CONFIG_OLD, CONFIG_NEW = "# Training run.", "# Full training run."
 # Outputs of running the project, not part of what the template or the user wrote.
 GENERATED = re.compile(
     r"^(\.git|\.venv|mlartifacts|data/features)/|^(mlflow\.db.*|metrics/candidate\.json|"
     r"metrics/gate\.md)$|(^|/)(__pycache__|\.mypy_cache|\.pytest_cache|\.ruff_cache)/"
 )
 GIT = ["git", "-c", "user.name=Test", "-c", "user.email=test@example.com"]
+# What 0.2.0 changes in the dependencies of 0.1.0: (as in 0.2.0, as in 0.1.0).
+DEPENDENCY_CHANGES = [('    "threadpoolctl>=3.5",\n', ""), ('"typer>=0.15"', '"typer>=0.12"')]
+TEMPLATE_SLUG, DEFAULT_SLUG = "{{ cookiecutter.project_slug }}", "my-ml-project"
+LOCK_311 = "{% if cookiecutter.python_min == '3.11' %}uv.lock{% endif %}"
+# A user's own dependencies: one for the package, one for the dev group (`uv add`).
+USER_DEPENDENCIES = [("cachetools>=5", []), ("types-cachetools>=5", ["--group", "dev"])]
 
 
 def git(cwd: Path, *args: str) -> str:
@@ -39,7 +50,7 @@ def git(cwd: Path, *args: str) -> str:
 
 def commit_all(cwd: Path, message: str) -> None:
     git(cwd, "add", "-A")
-    git(cwd, "commit", "-qm", message)
+    git(cwd, "commit", "--no-verify", "-qm", message)
 
 
 def _make_old(repo: Path) -> None:
@@ -52,6 +63,25 @@ def _make_old(repo: Path) -> None:
     )
     (repo / PROJECT / "tests" / "release" / "test_gate.py").unlink()
     (repo / PROJECT / "NOTES.md").write_text("Notes that the next release drops.\n")
+    v1 = repo / PROJECT / "configs" / "v1.yaml"  # a file the user owns: no update touches it
+    v1.write_text(v1.read_text().replace(CONFIG_NEW, CONFIG_OLD))
+    pyproject = repo / PROJECT / "pyproject.toml"
+    text = pyproject.read_text()
+    for new, old in DEPENDENCY_CHANGES:
+        assert text.count(new) == 1, new
+        text = text.replace(new, old)
+    pyproject.write_text(text)
+
+
+def _relock(repo: Path) -> None:
+    """Write the lock of the release at HEAD for its pyproject.toml, as `make lock` does."""
+    with tempfile.TemporaryDirectory() as workdir:
+        project = Path(workdir) / "project"
+        copier.run_copy(str(repo), project, defaults=True, unsafe=False, vcs_ref="HEAD", quiet=True)
+        subprocess.run([*UV, "lock", "--quiet"], cwd=project, check=True)
+        lock = (project / "uv.lock").read_text()
+    stored = repo / PROJECT / LOCK_311
+    stored.write_text(lock.replace(f'name = "{DEFAULT_SLUG}"', f'name = "{TEMPLATE_SLUG}"'))
 
 
 @pytest.fixture(scope="module")
@@ -77,6 +107,8 @@ def releases(tmp_path_factory: pytest.TempPathFactory) -> Path:
     copy_tree()
     _make_old(repo)
     commit_all(repo, "older release")
+    _relock(repo)
+    commit_all(repo, "older release: its lock")
     git(repo, "tag", OLD)
     (repo / PROJECT / "NOTES.md").unlink()
     copy_tree()
@@ -131,13 +163,13 @@ def user_edits(project: Path) -> set[str]:
     )
     readme = project / "README.md"
     readme.write_text(readme.read_text() + "\n## Team notes\n\nOn-call rota: see the wiki.\n")
-    pyproject = project / "pyproject.toml"
-    pyproject.write_text(
-        pyproject.read_text().replace(
-            '    "mlflow>=3.17,<4",\n', '    "mlflow>=3.17,<4",\n    "packaging>=24",\n'
+    for requirement, options in USER_DEPENDENCIES:
+        subprocess.run(
+            [*UV, "add", "--quiet", "--no-sync", *options, requirement],
+            cwd=project,
+            env=project_env(project),
+            check=True,
         )
-    )
-    subprocess.run([*UV, "lock"], cwd=project, env=project_env(project), check=True)
     return {
         "configs/v1.yaml",
         "src/my_ml_project/custom_features.py",
@@ -156,34 +188,60 @@ def written(project: Path) -> dict[str, bytes]:
     }
 
 
-def test_copier_update_keeps_user_edits_and_matches_a_fresh_render(
+def check_update(project: Path) -> int:
+    """The exit code of the check behind `make template-check` (make itself only fails with 2)."""
+    command = [*UV, "run", "--locked", "python", "scripts/template_update.py", "--check"]
+    return subprocess.run(command, cwd=project, env=project_env(project), check=False).returncode
+
+
+def locked(project: Path) -> dict[str, str]:
+    lock = tomllib.loads((project / "uv.lock").read_text())
+    return {package["name"]: package.get("version", "") for package in lock["package"]}
+
+
+def test_template_update_keeps_user_edits_and_dependencies_and_the_release_pins(
     releases: Path, tmp_path: Path
 ) -> None:
     project = copy_release(releases, tmp_path / "project", OLD)
     edited = user_edits(project)
     commit_all(project, "user edits")
     make(project, "setup")
-    assert make(project, "template-check", check=False) == 2, "0.2.0 is newer than 0.1.0"
+    assert (project / ".git" / "hooks" / "pre-commit").is_file(), "make setup installs the hook"
+    assert check_update(project) == 3, "0.2.0 is newer than 0.1.0"
 
-    update(project)
+    assert make(project, "template-update", check=False) == 0
 
     files = written(project)
-    assert not [n for n, c in files.items() if b"<<<<<<<" in c], "no conflict in untouched files"
+    assert not [n for n, c in files.items() if b"<<<<<<<" in c], "no conflict markers anywhere"
     assert "max_iter: 150" in (project / "configs" / "v1.yaml").read_text()
     assert (project / "src" / "my_ml_project" / "custom_features.py").is_file()
     readme = (project / "README.md").read_text()
     assert "## Team notes" in readme and INTRO_NEW in readme
-    assert '"packaging>=24"' in (project / "pyproject.toml").read_text()
+    pyproject = (project / "pyproject.toml").read_text()
+    for requirement, _ in USER_DEPENDENCIES:
+        assert f'"{requirement}"' in pyproject, "the user's dependencies stay"
+    for new, _ in DEPENDENCY_CHANGES:
+        assert new in pyproject, "the release's dependency changes arrive"
+    env = project_env(project)
+    subprocess.run([*UV, "lock", "--check"], cwd=project, env=env, check=True)
+    fresh_project = copy_release(releases, tmp_path / "fresh", NEW)
+    release_pins, ours = locked(fresh_project), locked(project)
+    moved = {n: (v, ours[n]) for n, v in release_pins.items() if n in ours and ours[n] != v}
+    assert moved == {}, "every version the release locked is kept"
+    assert {"cachetools", "types-cachetools"} <= ours.keys()
     added = project / "tests" / "release" / "test_gate.py"
     assert added.is_file(), "files the release adds appear"
     assert not (project / "NOTES.md").exists(), "files the release drops disappear"
     assert yaml.safe_load((project / ANSWERS_FILE).read_text())["_commit"] == NEW
+    assert git(project, "log", "--format=%s", "-1").strip() == "user edits", "history untouched"
 
     commit_all(project, "update to 0.2.0")
     make(project, "setup", "ci")
+    make(project, "ci")  # a second run in the same checkout reads nothing the first one left
     assert make(project, "template-check", check=False) == 0
+    assert check_update(project) == 0
 
-    fresh = written(copy_release(releases, tmp_path / "fresh", NEW))
+    fresh = written(fresh_project)
     differing = {n for n in files.keys() | fresh.keys() if files.get(n) != fresh.get(n)}
     assert differing == edited
 
@@ -202,20 +260,22 @@ def test_changing_an_answer_on_update_adds_and_removes_files(
     assert yaml.safe_load((project / ANSWERS_FILE).read_text())["ci"] == "gitlab"
 
 
-def test_a_real_conflict_is_marked_and_pre_commit_refuses_it(
+def test_a_real_conflict_fails_the_update_and_pre_commit_refuses_it(
     releases: Path, tmp_path: Path
 ) -> None:
     project = copy_release(releases, tmp_path / "project", OLD)
     readme = project / "README.md"
     readme.write_text(readme.read_text().replace(INTRO_OLD, "with a hand-tuned pipeline,"))
     commit_all(project, "user rewrites the intro")
-    update(project)
-    assert "<<<<<<<" in readme.read_text(), "copier leaves markers (and exits 0)"
-
+    make(project, "setup")
     env = project_env(project)
-    subprocess.run(
-        [*UV, "run", "--locked", "pre-commit", "install"], cwd=project, env=env, check=True
+    done = subprocess.run(
+        ["make", "template-update"], cwd=project, env=env, capture_output=True, text=True
     )
+    assert done.returncode != 0, "a conflict left in a file fails the target"
+    assert "conflicts to resolve before committing:\n  README.md" in done.stderr
+    assert "<<<<<<<" in readme.read_text()
+
     git(project, "add", "-A")
     refused = subprocess.run(
         [*GIT, "commit", "-qm", "resolve later"],
@@ -224,11 +284,28 @@ def test_a_real_conflict_is_marked_and_pre_commit_refuses_it(
         capture_output=True,
         text=True,
     )
-    assert refused.returncode != 0
+    assert refused.returncode != 0, "the hook that make setup installed refuses the markers"
     assert "merge conflict markers" in refused.stdout + refused.stderr
 
 
-def test_cruft_create_and_update(
+def test_template_update_refuses_to_start_in_one_line(releases: Path, tmp_path: Path) -> None:
+    project = copy_release(releases, tmp_path / "project", OLD)
+    env = project_env(project)
+    script = [sys.executable, "scripts/template_update.py"]  # refusals need no project env
+    (project / "scratch.txt").write_text("not committed\n")
+    dirty = subprocess.run(script, cwd=project, env=env, capture_output=True, text=True)
+    assert (dirty.returncode, dirty.stderr.count("\n")) == (2, 1)
+    assert "uncommitted changes: commit or stash them first" in dirty.stderr
+    (project / "scratch.txt").unlink()
+    answers = project / ANSWERS_FILE
+    answers.write_text(answers.read_text().replace(str(releases), "../ml-template"))
+    commit_all(project, "answers with a relative template path")
+    relative = subprocess.run(script, cwd=project, env=env, capture_output=True, text=True)
+    assert (relative.returncode, relative.stderr.count("\n")) == (2, 1)
+    assert "is a relative path: set it to the template's URL or absolute path" in relative.stderr
+
+
+def test_cruft_update_skips_the_files_the_user_owns_and_marks_a_conflict(
     releases: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     config = tmp_path / "cookiecutter.yaml"
@@ -244,18 +321,34 @@ def test_cruft_create_and_update(
     git(project, "init", "-q")
     commit_all(project, "cruft create 0.1.0")
     readme = project / "README.md"
-    readme.write_text(readme.read_text() + "\n## Team notes\n")
+    readme.write_text(
+        readme.read_text().replace(INTRO_OLD, "with a hand-tuned pipeline,") + "\n## Team notes\n"
+    )
     (project / "src" / "my_ml_project" / "custom_features.py").write_text('"""Ours."""\n')
+    v1 = project / "configs" / "v1.yaml"
+    v1.write_text(v1.read_text().replace("max_iter: 200", "max_iter: 150"))
     commit_all(project, "user edits")
 
     assert cruft.update(project, checkout=NEW, skip_apply_ask=True)
 
-    text = readme.read_text()
-    assert "## Team notes" in text and INTRO_NEW in text
     assert (project / "src" / "my_ml_project" / "custom_features.py").is_file()
     assert (project / "tests" / "release" / "test_gate.py").is_file()
     assert not (project / "NOTES.md").exists()
     assert not list(project.rglob("*.rej"))
+    assert v1.read_text().startswith(CONFIG_OLD), "[tool.cruft] skip: the user's file stays"
+    assert "max_iter: 150" in v1.read_text()
+    text = readme.read_text()
+    assert "## Team notes" in text and "<<<<<<<" in text, "the same lines changed: marked"
+    marked = subprocess.run(["git", "diff", "--check"], cwd=project, capture_output=True, text=True)
+    assert marked.returncode != 0 and "leftover conflict marker" in marked.stdout
+
+
+def test_cruft_skips_what_copier_skips() -> None:
+    copier_skip = yaml.safe_load((ROOT / "copier.yml").read_text())["_skip_if_exists"]
+    text = (ROOT / PROJECT / "pyproject.toml").read_text()  # Jinja elsewhere: read one table
+    table = re.search(r"^\[tool\.cruft\]\n(.*?)(?=^\[)", text, flags=re.MULTILINE | re.DOTALL)
+    assert table is not None
+    assert tomllib.loads(table.group(1))["skip"] == copier_skip
 
 
 def test_no_release_uses_a_feature_that_needs_trust(releases: Path) -> None:

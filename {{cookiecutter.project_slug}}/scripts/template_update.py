@@ -1,0 +1,340 @@
+"""`make template-update` and `make template-check`: template releases without dependency conflicts.
+
+`copier update` merges every file three ways, but the dependency lists in pyproject.toml and uv.lock
+are lines that both you (`uv add`) and the template (new pins) change: merged as text they end in
+conflict markers, and a hand-made lock re-resolves the template's tested pins. So an update here:
+
+1. renders the release you are on (`_commit` in .copier-answers.yml, with your answers) and reads
+   what you changed in its dependency lists: packages added, removed, or given another requirement;
+2. sets those changes aside in a temporary commit (the lists and uv.lock as that release wrote
+   them), so copier's merge of both files has nothing of yours to collide with;
+3. runs `copier update` (never `--trust`; conflicts elsewhere are marked inline);
+4. applies your changes again with `uv add` / `uv remove` and runs `uv lock`, which keeps every
+   version the new release locked unless one of your requirements rules it out (it then says which);
+5. drops the temporary commit: your history is as before, the update is left in the working tree to
+   review and commit.
+
+Exit codes: 0 updated; 1 updated, but files hold conflict markers (listed: resolve, then commit);
+2 nothing was changed (one line says why). `--check`: 0 up to date, 3 a newer release is out,
+2 an error.
+"""
+
+import argparse
+import json
+import os
+import re
+import shlex
+import shutil
+import subprocess
+import sys
+import tempfile
+import tomllib
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+from packaging.requirements import InvalidRequirement, Requirement
+from packaging.utils import canonicalize_name
+
+ANSWERS_FILE = Path(".copier-answers.yml")
+PYPROJECT = Path("pyproject.toml")
+LOCK = Path("uv.lock")
+UPDATE_AVAILABLE = 3
+MARKER = re.compile(r"^(<{7}|>{7}) ", flags=re.MULTILINE)
+GIT_IDENTITY = ["-c", "user.name=template-update", "-c", "user.email=template-update@localhost"]
+# A dependency list: ("main", "") for [project] dependencies, ("group", name), ("extra", name).
+ListKey = tuple[str, str]
+
+
+class UpdateError(Exception):
+    """An update that cannot start or cannot go on; the message is one line with the fix."""
+
+
+@dataclass(frozen=True)
+class Change:
+    """One difference between your dependency list and the release's: None means absent."""
+
+    where: ListKey
+    name: str
+    release: str | None
+    yours: str | None
+
+
+def run(command: Sequence[str], *, check: bool = True) -> subprocess.CompletedProcess[str]:
+    """Run a command in the project; a failure is an UpdateError with its last line."""
+    done = subprocess.run(command, capture_output=True, text=True, check=False)
+    if check and done.returncode != 0:
+        last = (done.stderr.strip() or done.stdout.strip() or "no output").splitlines()[-1]
+        raise UpdateError(f"`{shlex.join(command)}` failed: {last}")
+    return done
+
+
+def git(*args: str, check: bool = True) -> str:
+    """Git in the project."""
+    return run(["git", *GIT_IDENTITY, *args], check=check).stdout
+
+
+def read_answers() -> dict[str, Any]:
+    """The copier answers of this project; a project made with cookiecutter/cruft has none."""
+    if not ANSWERS_FILE.is_file():
+        if Path(".cruft.json").is_file():
+            raise UpdateError("this project was made with cruft: update it with `cruft update`")
+        raise UpdateError(
+            f"no {ANSWERS_FILE}: this project was not made with copier, so it has no release "
+            "to update from (see docs/updating.md of the template)"
+        )
+    answers = yaml.safe_load(ANSWERS_FILE.read_text(encoding="utf-8")) or {}
+    source = str(answers.get("_src_path", ""))
+    local = Path(source.removeprefix("file://")).expanduser()
+    if not re.match(r"^[a-z][a-z0-9+.-]*://|^gh:|^gl:|^git@", source) and not local.is_absolute():
+        raise UpdateError(
+            f"_src_path '{source}' in {ANSWERS_FILE} is a relative path: set it to the "
+            "template's URL or absolute path"
+        )
+    return answers
+
+
+def requirement_lists(pyproject: dict[str, Any]) -> dict[ListKey, dict[str, str]]:
+    """Every dependency list of a parsed pyproject.toml: {list: {normalised name: requirement}}."""
+    project = pyproject.get("project", {})
+    lists: dict[ListKey, list[Any]] = {("main", ""): project.get("dependencies", [])}
+    for name, items in pyproject.get("dependency-groups", {}).items():
+        lists[("group", name)] = items
+    for name, items in project.get("optional-dependencies", {}).items():
+        lists[("extra", name)] = items
+    named: dict[ListKey, dict[str, str]] = {}
+    for key, items in lists.items():
+        named[key] = {}
+        for item in items:
+            if not isinstance(item, str):  # e.g. {include-group = "..."}: not a package
+                continue
+            try:
+                named[key][canonicalize_name(Requirement(item).name)] = item
+            except InvalidRequirement:
+                raise UpdateError(
+                    f"pyproject.toml: '{item[:80]}' is not a valid requirement; fix it first"
+                ) from None
+    return named
+
+
+def dependency_changes(release: dict[str, Any], yours: dict[str, Any]) -> list[Change]:
+    """What you changed in the dependency lists of the release you are on."""
+    before, after = requirement_lists(release), requirement_lists(yours)
+    changes = []
+    for key in before.keys() | after.keys():
+        old, new = before.get(key, {}), after.get(key, {})
+        for name in sorted(old.keys() | new.keys()):
+            if old.get(name) != new.get(name):
+                changes.append(Change(key, name, old.get(name), new.get(name)))
+    return changes
+
+
+def uv_list_options(key: ListKey) -> list[str]:
+    """`uv add`/`uv remove` options that address one dependency list."""
+    kind, name = key
+    return [] if kind == "main" else ["--group", name] if kind == "group" else ["--optional", name]
+
+
+def replace_requirement(current: str, wanted: str) -> None:
+    """Swap one requirement string for another in pyproject.toml, keeping every other byte."""
+    text = PYPROJECT.read_text(encoding="utf-8")
+    quoted = json.dumps(current)
+    if text.count(quoted) != 1:
+        raise UpdateError(f"pyproject.toml: cannot find {quoted} once; resolve it by hand")
+    PYPROJECT.write_text(text.replace(quoted, json.dumps(wanted)), encoding="utf-8")
+
+
+def set_aside(changes: list[Change], uv: list[str]) -> None:
+    """Make the dependency lists what the release wrote (your other edits stay)."""
+    for change in changes:
+        options = uv_list_options(change.where)
+        if change.release is None:
+            run([*uv, "remove", "--frozen", "--quiet", *options, change.name])
+        elif change.yours is None:
+            run([*uv, "add", "--frozen", "--quiet", "--raw", *options, change.release])
+        else:
+            replace_requirement(change.yours, change.release)
+
+
+def reapply(changes: list[Change], updated: dict[str, Any], uv: list[str]) -> list[str]:
+    """Apply your changes to the new release's lists; return notes on what was kept instead."""
+    notes = []
+    lists = requirement_lists(updated)
+    for change in changes:
+        now = lists.get(change.where, {}).get(change.name)
+        options = uv_list_options(change.where)
+        if now != change.release:  # the release changed this package too: its line wins
+            notes.append(
+                f"{change.name}: you had {change.yours or 'removed it'}, the new release has "
+                f"{now or 'dropped it'}; kept the release's (change it again if you need to)"
+            )
+        elif change.yours is None:
+            run([*uv, "remove", "--frozen", "--quiet", *options, change.name])
+        elif change.release is None:
+            run([*uv, "add", "--frozen", "--quiet", "--raw", *options, change.yours])
+        else:
+            replace_requirement(change.release, change.yours)
+    return notes
+
+
+def locked_versions() -> dict[str, str]:
+    """{package: version} of uv.lock."""
+    lock = tomllib.loads(LOCK.read_text(encoding="utf-8"))
+    return {item["name"]: str(item.get("version")) for item in lock.get("package", [])}
+
+
+def conflicted_files() -> list[str]:
+    """Changed or new files that hold conflict markers, and copier's `.rej` files."""
+    found = []
+    for line in git("status", "--porcelain", "--untracked-files=all", "-z").split("\0"):
+        path = Path(line[3:]) if len(line) > 3 else None
+        if path is None or not path.is_file():
+            continue
+        if path.suffix == ".rej":
+            found.append(str(path))
+            continue
+        try:
+            if MARKER.search(path.read_text(encoding="utf-8")):
+                found.append(str(path))
+        except (UnicodeDecodeError, OSError):
+            continue
+    return sorted(found)
+
+
+@contextmanager
+def release_render(answers: dict[str, Any]) -> Iterator[Path]:
+    """The release this project is on, rendered with its answers into a temporary folder."""
+    import copier
+
+    folder = Path(tempfile.mkdtemp(prefix="template-update-"))
+    try:
+        copier.run_copy(
+            str(answers["_src_path"]),
+            folder / "release",
+            data={k: v for k, v in answers.items() if not k.startswith("_")},
+            vcs_ref=str(answers["_commit"]),
+            defaults=True,
+            unsafe=False,
+            quiet=True,
+        )
+        yield folder / "release"
+    except Exception as error:  # copier raises many types for a template it cannot read
+        if isinstance(error, UpdateError):
+            raise
+        first = (str(error).strip().splitlines() or [type(error).__name__])[0]
+        raise UpdateError(f"cannot render the release {answers['_commit']}: {first}") from None
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def check_ready() -> None:
+    """A git repository with nothing uncommitted: the update must be reviewable and undoable."""
+    if run(["git", "rev-parse", "--git-dir"], check=False).returncode != 0:
+        raise UpdateError(
+            "not a git repository: run `git init && git add -A && git commit -m 'Project'` first"
+        )
+    if git("status", "--porcelain"):
+        raise UpdateError("uncommitted changes: commit or stash them first (`git status`)")
+
+
+def update(vcs_ref: str | None, uv: list[str]) -> int:
+    """The whole update (steps in the module docstring); returns the exit code."""
+    import copier
+
+    check_ready()
+    answers = read_answers()
+    start = git("rev-parse", "HEAD").strip()
+    with release_render(answers) as release:
+        changes = dependency_changes(
+            tomllib.loads((release / PYPROJECT).read_text(encoding="utf-8")),
+            tomllib.loads(PYPROJECT.read_text(encoding="utf-8")),
+        )
+        if changes:
+            set_aside(changes, uv)
+            shutil.copy2(release / LOCK, LOCK)
+            git("commit", "--quiet", "--no-verify", "-am", "template-update: set aside (temporary)")
+    try:
+        copier.run_update(
+            ".",
+            vcs_ref=vcs_ref,
+            defaults=True,
+            overwrite=True,
+            unsafe=False,
+            conflict="inline",
+            quiet=True,
+        )
+    except Exception as error:
+        git("reset", "--hard", "--quiet", start)
+        git("clean", "-fdq")
+        first = (str(error).strip().splitlines() or [type(error).__name__])[0]
+        raise UpdateError(f"copier update failed, nothing changed: {first}") from None
+    finally:
+        if changes and git("rev-parse", "HEAD").strip() != start:
+            git("reset", "--mixed", "--quiet", start)
+    conflicted = conflicted_files()
+    if changes and PYPROJECT.as_posix() in conflicted:
+        wanted = [c.yours for c in changes if c.yours]
+        print(
+            "pyproject.toml has conflicts: resolve them, then re-add your dependencies with "
+            f"`uv add {shlex.join(wanted)}` and run `uv lock`",
+            file=sys.stderr,
+        )
+    elif changes:
+        pinned = locked_versions()
+        for note in reapply(changes, tomllib.loads(PYPROJECT.read_text(encoding="utf-8")), uv):
+            print(note)
+        run([*uv, "lock", "--quiet"])
+        moved = {
+            name: (version, now)
+            for name, now in locked_versions().items()
+            if (version := pinned.get(name)) not in (None, now)
+        }
+        for name, (version, now) in sorted(moved.items()):
+            print(f"{name}: the release locked {version}, your requirements need {now}")
+        print(f"kept your {len(changes)} dependency change(s); uv.lock keeps the release's pins")
+    if conflicted:
+        print("conflicts to resolve before committing:", file=sys.stderr)
+        for name in conflicted:
+            print(f"  {name}", file=sys.stderr)
+        return 1
+    print("updated: review with `git diff`, run `make ci`, then commit")
+    return 0
+
+
+def check() -> int:
+    """0 up to date, UPDATE_AVAILABLE when a newer release exists, 2 on an error (one line)."""
+    done = run(["copier", "check-update", "--output-format", "json"], check=False)
+    lines = done.stdout.strip().splitlines()
+    if done.returncode != 0 or not lines:
+        last = (done.stderr.strip() or done.stdout.strip() or "no output").splitlines()[-1]
+        raise UpdateError(f"cannot check for a newer release: {last}")
+    status = json.loads(lines[-1])
+    if status["update_available"]:
+        print(
+            f"release {status['latest_version']} is out; this project is on "
+            f"{status['current_version']}: `make template-update`"
+        )
+        return UPDATE_AVAILABLE
+    print(f"up to date with release {status['current_version']}")
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Parse the options, update or check, and turn an UpdateError into one line and exit 2."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--check", action="store_true", help="only say if a newer release exists")
+    parser.add_argument("--vcs-ref", help="the release to update to (default: the newest)")
+    parser.add_argument("--uv", default=os.environ.get("UV", "uv"), help="how to run uv")
+    options = parser.parse_args(argv)
+    try:
+        return check() if options.check else update(options.vcs_ref, shlex.split(options.uv))
+    except UpdateError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
