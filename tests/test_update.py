@@ -414,3 +414,76 @@ def test_update_across_the_layout_move_keeps_an_edit_of_a_moved_module(tmp_path:
     subprocess.run([*GIT, "apply", "-3"], cwd=project, input=patch, text=True, check=True)
     assert MODULE_EDIT[1] in moved.read_text()
     assert "<<<<<<<" not in moved.read_text()
+
+
+# The releases made before tags were pushed: the commit each CHANGELOG entry describes. The tags
+# `0.1.0` and `0.2.0` name the same commits; a clone without tags still runs this test.
+TAGGED_RELEASES = {
+    "0.1.0": "72043ba57eb891c81d45480c0126a5927c1378c9",
+    "0.2.0": "46494add39d9b9dce50f996d822d2d4394811f5b",
+}
+USER_OWNED = re.compile(r"^(configs/|data/sample/|metrics/baseline\.json$|notebooks/)")
+
+
+def _release_history(repo: Path) -> None:
+    """A repository holding each past release, tagged, then the working tree as `newest`."""
+    repo.mkdir()
+    git(repo, "init", "-q")
+    for tag, commit in TAGGED_RELEASES.items():
+        git(repo, "rm", "-rqf", "--ignore-unmatch", ".")
+        archive = subprocess.run(
+            ["git", "archive", commit], cwd=ROOT, check=True, capture_output=True
+        ).stdout
+        subprocess.run(["tar", "-x", "-C", str(repo)], input=archive, check=True)
+        commit_all(repo, f"release {tag}")
+        git(repo, "tag", "-a", tag, "-m", f"ml-template {tag}")
+    git(repo, "rm", "-rqf", ".")
+    listed = subprocess.run(
+        ["git", "ls-files", "--cached", "--others", "--exclude-standard", "-z"],
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    for name in listed.split("\0"):
+        if name and (ROOT / name).is_file():
+            (repo / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(ROOT / name, repo / name)
+    commit_all(repo, "newest")
+    git(repo, "tag", "-a", "99.0.0", "-m", "the working tree as the newest release")
+
+
+def test_both_engines_update_from_the_oldest_release_to_the_newest(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No conflict, nothing of the template left behind: the result is a fresh render of the
+    newest release, except the files a project owns (its configs, data, baseline, notebooks),
+    which an update never touches (the CHANGELOG's manual steps cover them)."""
+    repo = tmp_path / "ml-template"
+    _release_history(repo)
+    oldest = next(iter(TAGGED_RELEASES))
+    fresh = written(copy_release(repo, tmp_path / "fresh", "99.0.0"))
+
+    project = copy_release(repo, tmp_path / "copier", oldest)
+    update(project, "99.0.0")
+    files = written(project)
+    assert not [n for n, c in files.items() if b"<<<<<<<" in c]
+    differing = {n for n in files.keys() | fresh.keys() if files.get(n) != fresh.get(n)}
+    assert {n for n in differing if not USER_OWNED.search(n)} == set()
+
+    config = tmp_path / "cookiecutter.yaml"
+    config.write_text(
+        yaml.safe_dump(
+            {"cookiecutters_dir": str(tmp_path / "cc"), "replay_dir": str(tmp_path / "replay")}
+        )
+    )
+    monkeypatch.setenv("COOKIECUTTER_CONFIG", str(config))
+    made = cruft.create(str(repo), output_dir=tmp_path / "out", checkout=oldest, config_file=config)
+    git(made, "init", "-q")
+    commit_all(made, f"cruft create {oldest}")
+    assert cruft.update(made, checkout="99.0.0", skip_apply_ask=True)
+    crufted = {n: c for n, c in written(made).items() if n != ".cruft.json"}
+    assert not [n for n, c in crufted.items() if b"<<<<<<<" in c]
+    assert not list(made.rglob("*.rej"))
+    differing = {n for n in crufted.keys() | fresh.keys() if crufted.get(n) != fresh.get(n)}
+    assert {n for n in differing if not USER_OWNED.search(n)} == set()
