@@ -9,6 +9,7 @@ that log and must reach a verdict, having used every row and counted what it cli
 import dataclasses
 import json
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -34,7 +35,8 @@ from tests.monitoring import accepted
 
 pytestmark = pytest.mark.slow  # a registry, the service and the monitoring job: seconds
 MODEL = "invariant"
-BATCH = 8
+BATCH = 8  # records per generated request
+JSON = {"content-type": "application/json"}
 
 
 def register(bundle: Bundle, training_rows: pd.DataFrame) -> registry.RegisteredVersion:
@@ -62,8 +64,11 @@ def register(bundle: Bundle, training_rows: pd.DataFrame) -> registry.Registered
 
 
 @pytest.fixture
-def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, model_dir: Path) -> Iterator[Bundle]:
-    """A project folder with its own registry holding one version of MODEL; its served bundle."""
+def project(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, model_dir: Path
+) -> Iterator[tuple[Path, Bundle]]:
+    """A project folder with its own registry holding one version of MODEL; the model's folder
+    and the bundle the service serves as that version."""
     copy_project(tmp_path)
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
@@ -74,28 +79,35 @@ def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, model_dir: Path) ->
     values["registry"] = {"experiment": MODEL, "model_name": MODEL}
     values["monitoring"] = {"log_dir": "logs", "output_dir": "reports"}
     Path("configs/invariant.yaml").write_text(yaml.safe_dump(values, allow_unicode=True))
-    yield dataclasses.replace(info, name=MODEL, version=version.version), model
+    yield model_dir, (dataclasses.replace(info, name=MODEL, version=version.version), model)
 
 
-def test_whatever_the_service_accepts_the_monitoring_job_judges(project: Bundle) -> None:
+def test_whatever_the_service_accepts_the_monitoring_job_judges(
+    project: tuple[Path, Bundle],
+) -> None:
     config = load_config(Path("configs/invariant.yaml"))
+    model_dir, bundle = project
     service = ServiceSettings.model_validate(
-        {"prediction_log_dir": config.monitoring.log_dir, "max_batch_rows": BATCH}
+        {
+            "model_dir": model_dir,
+            "prediction_log_dir": config.monitoring.log_dir,
+            "max_batch_rows": max(config.monitoring.min_rows, 1000),  # the padding: one request
+        }
     )
     posted = 0
-    with TestClient(create_app(service, loaded=project)) as client:
+    with TestClient(create_app(service, loaded=bundle)) as client:
         schema = client.get("/openapi.json").json()["components"]["schemas"]["Record"]
         properties = schema["properties"]
 
         def post(records: list[dict[str, Any]]) -> None:
             nonlocal posted
             body = json.dumps({"records": records}, allow_nan=False)
-            response = client.post("/predict", content=body)
+            response = client.post("/predict", content=body, headers=JSON)
             assert response.status_code == 200, response.text[:500]
             posted += len(records)
 
         @settings(
-            max_examples=150,
+            max_examples=100,
             deadline=None,
             suppress_health_check=[HealthCheck.function_scoped_fixture],
         )
@@ -105,14 +117,13 @@ def test_whatever_the_service_accepts_the_monitoring_job_judges(project: Bundle)
 
         post_accepted()
         padding = feature_records(config.monitoring.min_rows, seed=3)
-        edges = accepted.edge_records(properties, padding[0])
-        for rows in (edges, padding):
-            for start in range(0, len(rows), BATCH):
-                post(rows[start : start + BATCH])
-    # The app has stopped: its log writer has written every row.
-    result = CliRunner().invoke(
-        cli, ["monitor", "--config", "configs/invariant.yaml", "--model", f"models:/{MODEL}/1"]
-    )
+        post(accepted.edge_records(properties, padding[0]))
+        post(padding)
+    # The app has stopped: its log writer has written every row. The window ends in an hour, so
+    # that it holds the rows of the current second too.
+    command = ["monitor", "--config", "configs/invariant.yaml", "--model", f"models:/{MODEL}/1"]
+    until = (datetime.now(UTC) + timedelta(hours=1)).isoformat()
+    result = CliRunner().invoke(cli, [*command, "--since", "2h", "--to", until])
     assert result.exit_code in (0, 3), result.output
     assert "Traceback" not in result.output
     [path] = Path("reports").glob("*/summary.json")
