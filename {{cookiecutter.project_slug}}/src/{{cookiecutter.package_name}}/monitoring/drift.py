@@ -27,8 +27,9 @@ EMPTY = "no values"
 # Each measured column's Evidently score and whether its test failed (the column drifted).
 DriftScores = dict[str, tuple[float, bool]]
 # A logged number beyond the reference's range by more than this many times the range's width is
-# clipped to that bound: still far out (a few such rows still move a distance past its
-# threshold), but finite and plottable, the reference's histogram still readable in the report.
+# clipped to that bound: still far out (against 600 normal reference rows, one such row in a
+# thousand moves the normed Wasserstein distance from 0.04 to 0.15), but finite, and the
+# reference's histogram stays readable in the report.
 CLIP_WIDTHS = 10.0
 # No bound lies beyond this magnitude, so that the span of any clipped column stays finite.
 LARGEST = sys.float_info.max / 4
