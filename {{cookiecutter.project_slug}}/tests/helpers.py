@@ -384,7 +384,7 @@ class Webhook:
 
 
 def read_prediction_log(
-    directory: Path,
+    directory: Path | str,
     *,
     start: datetime | None = None,
     end: datetime | None = None,
@@ -394,10 +394,11 @@ def read_prediction_log(
     """The prediction log read line by line in plain Python: the reference reader of its format.
 
     One row per predicted row (the fields, `timestamp` as a UTC datetime, then one column per
-    feature) and the number of malformed lines. `start` is inclusive, `end` exclusive (naive
-    datetimes are UTC); name and version match exactly. The monitoring job's DuckDB reader is
-    tested to agree with it.
+    feature) and the number of malformed lines. `directory` is a path or its text; `start` is
+    inclusive, `end` exclusive (naive datetimes are UTC); name and version match exactly. The
+    monitoring job's DuckDB reader is tested to agree with it.
     """
+    directory = Path(directory)
     assert directory.is_dir(), f"no prediction log folder {directory}"
     lower, upper = _utc(start), _utc(end)
     columns = [name for name in FIELDS if name != "features"]

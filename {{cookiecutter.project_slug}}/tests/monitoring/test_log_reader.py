@@ -6,12 +6,16 @@ from typing import Any
 
 import pandas as pd
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from {{ cookiecutter.package_name }}.core.errors import UserError
 from {{ cookiecutter.package_name }}.core.schema import Schema, feature_names, parse_schema, schema
 from {{ cookiecutter.package_name }}.io.prediction_log import LoggedRequest, PredictionLogWriter
+from {{ cookiecutter.package_name }}.monitoring import log_reader
 from {{ cookiecutter.package_name }}.monitoring.log_reader import LogWindow, read_labels, read_log
 from tests.helpers import feature_records, raw_target, read_prediction_log
+from tests.monitoring import accepted
 
 START = datetime(2026, 1, 1, tzinfo=UTC)
 RECORDS = feature_records(50, seed=5)
@@ -122,6 +126,52 @@ def test_empty_and_missing_folders(tmp_path: Path) -> None:
     assert (empty.rows, empty.malformed, empty.frame.empty) == (0, 0, True)
     with pytest.raises(UserError, match=r"prediction log folder .* not found"):
         window(tmp_path / "missing")
+
+
+@settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(batch=st.lists(accepted.records(accepted.published()), min_size=1, max_size=4))
+def test_every_record_the_service_accepts_is_read_back_as_sent(
+    tmp_path_factory: pytest.TempPathFactory, batch: list[dict[str, Any]]
+) -> None:
+    folder = tmp_path_factory.mktemp("accepted")
+    rows = len(batch)
+    item = request(0, rows=rows)
+    write(folder, [LoggedRequest(**{**vars(item), "features": batch})])
+    found = window(folder)
+    assert (found.rows, found.malformed) == (rows, 0)
+    names = feature_names()
+    expected = pd.DataFrame(batch, columns=names).astype(found.frame[names].dtypes.to_dict())
+    pd.testing.assert_frame_equal(found.frame[names], expected, check_dtype=False)
+
+
+def long_request(i: int, characters: int) -> LoggedRequest:
+    """A request whose record holds a text of `characters` emoji (12 bytes each when logged)."""
+    item = request(i)
+    name = next(iter(feature_names("categorical")), feature_names()[0])
+    return LoggedRequest(
+        **{**vars(item), "features": [{**RECORDS[0], name: "\U0001f600" * characters}]}
+    )
+
+
+def test_long_lines_are_read_like_any_other(tmp_path: Path) -> None:
+    # Over DuckDB's CSV line limit (2 MB, the issue's line), then over its JSON reader's default
+    # object size (16 MiB): an older service, or a larger MAX_BODY_BYTES, could write them.
+    write(tmp_path, [request(0), long_request(1, 180_000), long_request(2, 1_500_000), request(3)])
+    expected, malformed = read_prediction_log(str(tmp_path))
+    found = window(tmp_path)
+    assert (found.rows, found.malformed) == (len(expected), malformed) == (4, 0)
+    assert list(found.frame["request_id"]) == list(expected["request_id"])
+
+
+def test_a_line_over_the_longest_duckdb_reads_is_one_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(log_reader, "LONGEST_LINE", 17 * 2**20)
+    write(tmp_path, [request(0), long_request(1, 1_500_000)])
+    with pytest.raises(UserError, match=r"holds a line over 17,825,792 bytes.*remove it"):
+        window(tmp_path)
 
 
 # Labels are read by a schema's target: a classifier's by class, a regressor's as numbers. Two

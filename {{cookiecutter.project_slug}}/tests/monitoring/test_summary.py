@@ -142,6 +142,19 @@ def test_metrics_for_the_registry_skip_missing_values() -> None:
     assert found["other_version_rows"] == 40
 
 
+def test_values_clipped_to_the_reference_are_counted_everywhere() -> None:
+    result = drift(set())
+    clipped = DriftResult(result.columns, result.prediction, clipped={NUMBER: 3, "a.b": 1})
+    found = summary(clipped)
+    assert found.to_json()["rows"]["clipped_values"] == {NUMBER: 3, "a.b": 1}
+    assert found.metrics()["clipped_values"] == 4
+    assert f"4 value(s) far outside the reference clipped ({NUMBER}: 3, a.b: 1)" in terminal(found)
+    unclipped = summary(result)
+    assert unclipped.to_json()["rows"]["clipped_values"] == {}
+    assert "clipped" not in terminal(unclipped)
+    assert summary(None).to_json()["rows"]["clipped_values"] == {}
+
+
 def test_terminal_and_alert_name_the_drifted_columns() -> None:
     result = drift({NUMBER, FIRST})
     found = summary(result)

@@ -6,11 +6,16 @@ checked in SQL, lines that break the format are counted, and only the rows in th
 pandas, per model version a seeded sample when there are more than `sample_above` (only those
 rows' features are decoded). One deliberate difference: a row number beyond 64 bits, which the
 writer never produces, counts as malformed here.
+
+Line length: the service writes short lines (its categories are bounded), but a log may hold
+longer ones (an older version, a larger MAX_BODY_BYTES, a hand-edited file). Lines up to
+`LONGEST_LINE` (4 GiB) are read like any other; a longer one is a one-line error naming the limit.
 """
 
 import json
 import math
 import os
+import re
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -55,6 +60,13 @@ _ZONED = r"([zZ]|[+-]\d\d(:?\d\d)?)$"
 # hash of seed, request id and row: a pseudo-random number per row, stable for a DuckDB version,
 # which uv.lock pins).
 _LOG_COLUMNS = ["timestamp", "request_id", "row", "model_name", "model_version"]
+# The longest line DuckDB reads: its JSON reader's largest `maximum_object_size` (a 32-bit size).
+# Its default (16 MiB) keeps the reader's buffers small, so a read uses it and is repeated with
+# this limit only when it meets a longer line; the line counter (DuckDB's CSV reader) takes this
+# limit at no cost.
+LONGEST_LINE = 2**32 - 1
+# DuckDB's errors for a line over a limit: its JSON reader's, its CSV reader's.
+_TOO_LONG = re.compile(r'"maximum_object_size" of \d+ bytes exceeded|Maximum line size of')
 
 
 def _empty() -> pd.DataFrame:
@@ -124,12 +136,14 @@ class LogWindow:
         return self.read.malformed
 
 
-def _records_sql() -> str:
+def _records_sql(longest_line: int | None) -> str:
     """A query over the log files ($files): one row per well-formed line, its features as JSON.
 
     Only the fields every line needs (to be checked, counted, filtered and sampled) are decoded
-    here; the features of the rows kept are decoded by `_features_sql`, after sampling.
+    here; the features of the rows kept are decoded by `_features_sql`, after sampling. Lines
+    longer than `longest_line` bytes (DuckDB's default when None) make the query fail.
     """
+    size = "" if longest_line is None else f", maximum_object_size = {longest_line}"
     types = " AND ".join(check(name) for name, check in _FIELDS.items())
     columns = "{" + ", ".join(f"'{name}': 'JSON'" for name in _FIELDS) + "}"
     return f"""
@@ -150,7 +164,8 @@ def _records_sql() -> str:
                 features,
                 {types} AS ok
             FROM read_json(
-                $files, format = 'newline_delimited', columns = {columns}, ignore_errors = true
+                $files, format = 'newline_delimited', columns = {columns},
+                ignore_errors = true{size}
             )
         )
         WHERE ok AND timestamp IS NOT NULL AND row IS NOT NULL
@@ -187,7 +202,7 @@ def _connect() -> duckdb.DuckDBPyConnection:
 
 
 def read_log(
-    directory: Path,
+    directory: Path | str,
     *,
     start: datetime,
     end: datetime,
@@ -202,6 +217,7 @@ def read_log(
     depends on neither file order nor threads, so the same log, window and seed always give the
     same rows.
     """
+    directory = Path(directory)
     if not directory.is_dir():
         raise UserError(
             f"prediction log folder {directory} not found; set monitoring.log_dir in the config "
@@ -210,13 +226,21 @@ def read_log(
     files = [str(path) for path in sorted(directory.glob(FILE_PATTERN))]
     if not files:
         return LogRead(_empty(), {}, 0, sample_above, sample_rows)
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="log-lines") as counter:
-        # Every line, well-formed or not, is counted in a second pass over the files, alongside
-        # the main one: only the malformed count needs it.
-        lines = counter.submit(_count_lines, files)
-        kept, counts = _read_versions(files, start=start, end=end, seed=seed, keep=sample_above)
-        well_formed = sum(n for _, _, n, _ in counts)
-        malformed = lines.result() - well_formed
+    try:
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="log-lines") as counter:
+            # Every line, well-formed or not, is counted in a second pass over the files,
+            # alongside the main one: only the malformed count needs it.
+            lines = counter.submit(_count_lines, files)
+            kept, counts = _read_versions(files, start=start, end=end, seed=seed, keep=sample_above)
+            well_formed = sum(n for _, _, n, _ in counts)
+            malformed = lines.result() - well_formed
+    except duckdb.InvalidInputException as error:
+        if not _TOO_LONG.search(str(error)):
+            raise
+        raise UserError(
+            f"{directory} holds a line over {LONGEST_LINE:,} bytes, the most the monitoring job "
+            "reads; remove it from its file"
+        ) from None
     return LogRead(
         kept=kept,
         rows={(name, version): n for name, version, _, n in counts},
@@ -229,26 +253,22 @@ def read_log(
 def _read_versions(
     files: list[str], *, start: datetime, end: datetime, seed: int, keep: int
 ) -> tuple[pd.DataFrame, list[tuple[str, str, int, int]]]:
-    """The rows kept (features decoded); per version: name, version, well-formed lines, rows."""
+    """The rows kept (features decoded); per version: name, version, well-formed lines, rows.
+
+    The files are read with DuckDB's default longest line, and again with LONGEST_LINE if they
+    hold a longer one.
+    """
     con = _connect()
     # One core fewer than the machine has: meanwhile the caller imports MLflow and the Evidently
     # worker imports Evidently.
     con.execute(f"SET threads = {max(1, (os.cpu_count() or 1) - 1)}")
-    in_window = "timestamp >= $start AND timestamp < $end"
-    # One pass over the files: per model version, the rows in the window (counted) and the
-    # `sample_above` of them with the smallest keys (all of them when there are no more).
-    con.execute(
-        f"""
-        CREATE TEMP TABLE versions AS
-        SELECT model_name, model_version, count(*) AS logged,
-            count(*) FILTER ({in_window}) AS rows,
-            min_by(records, sample_key, $keep) FILTER ({in_window}) AS kept
-        FROM (SELECT *, hash($seed, request_id, row) AS sample_key FROM ({_records_sql()}))
-            AS records
-        GROUP BY ALL
-        """,
-        {"files": files, "start": start, "end": end, "seed": seed, "keep": keep},
-    )
+    parameters = {"files": files, "start": start, "end": end, "seed": seed, "keep": keep}
+    try:
+        con.execute(_versions_sql(None), parameters)
+    except duckdb.InvalidInputException as error:
+        if not _TOO_LONG.search(str(error)):
+            raise
+        con.execute(_versions_sql(LONGEST_LINE), parameters)
     counts = con.execute("SELECT model_name, model_version, logged, rows FROM versions").fetchall()
     kept = con.execute(
         _features_sql(
@@ -258,13 +278,33 @@ def _read_versions(
     return kept, counts
 
 
+def _versions_sql(longest_line: int | None) -> str:
+    """One pass over the files ($files): the table `versions`, per model version.
+
+    Its well-formed lines (`logged`), its rows in the window [$start, $end) (`rows`) and the $keep
+    of those with the smallest sampling keys (`kept`, all of them when there are no more). See
+    `_records_sql` for `longest_line`.
+    """
+    in_window = "timestamp >= $start AND timestamp < $end"
+    return f"""
+        CREATE TEMP TABLE versions AS
+        SELECT model_name, model_version, count(*) AS logged,
+            count(*) FILTER ({in_window}) AS rows,
+            min_by(records, sample_key, $keep) FILTER ({in_window}) AS kept
+        FROM (SELECT *, hash($seed, request_id, row) AS sample_key
+            FROM ({_records_sql(longest_line)})) AS records
+        GROUP BY ALL
+        """
+
+
 def _count_lines(files: list[str]) -> int:
     """Every line of the files, well-formed or not, read as plain text (on one thread)."""
     con = _connect()
     con.execute("SET threads = 1")
     found = con.execute(
         "SELECT count(*) FROM read_csv($files, columns = {'line': 'VARCHAR'}, delim = '\x1e', "
-        "quote = '', escape = '', header = false, auto_detect = false, strict_mode = false)",
+        "quote = '', escape = '', header = false, auto_detect = false, strict_mode = false, "
+        f"max_line_size = {LONGEST_LINE})",
         {"files": files},
     ).fetchone()
     return found[0] if found else 0

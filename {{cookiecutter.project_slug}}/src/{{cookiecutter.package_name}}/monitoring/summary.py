@@ -9,6 +9,9 @@ Pure: no I/O. The verdict rules, documented in the README ("Monitoring"):
 - the window drifted when the share of drifted features is at least `monitoring.drift_share`
   (exit 3); otherwise the verdict is `ok` (exit 0). Prediction drift is measured and reported,
   and does not decide the verdict on its own.
+
+What the job could not use as logged is counted next to the rows: malformed log lines (skipped)
+and numbers far outside the reference (clipped before measuring; `drift.clip_range`).
 """
 
 import math
@@ -42,10 +45,11 @@ class DriftCheck:
 
 @dataclass(frozen=True)
 class DriftResult:
-    """Every feature's check and the prediction's."""
+    """Every feature's check and the prediction's, and per column the analysed values clipped."""
 
     columns: list[DriftCheck]
     prediction: DriftCheck
+    clipped: dict[str, int] = field(default_factory=dict)
 
     @property
     def drifted(self) -> list[str]:
@@ -110,6 +114,11 @@ class Summary:
         return "drift" if self.drift.share >= self.monitoring.drift_share else "ok"
 
     @property
+    def clipped(self) -> dict[str, int]:
+        """Per column, the analysed values clipped to the reference's range (none unmeasured)."""
+        return {} if self.drift is None else self.drift.clipped
+
+    @property
     def exit_code(self) -> int:
         """The process exit code for the verdict: 0 ok, 3 drift, 4 too few rows."""
         return EXIT_CODES[self.verdict]
@@ -132,6 +141,7 @@ class Summary:
                 "analysed": self.analysed,
                 "sampled": self.analysed < self.rows,
                 "malformed_lines": self.malformed,
+                "clipped_values": self.clipped,
                 "other_versions": self.other_versions,
                 "reference": self.reference_rows,
                 "min_rows": self.monitoring.min_rows,
@@ -169,6 +179,7 @@ class Summary:
             "rows": self.rows,
             "analysed_rows": self.analysed,
             "malformed_lines": self.malformed,
+            "clipped_values": sum(self.clipped.values()),
             "other_version_rows": sum(self.other_versions.values()),
         }
         if self.drift is not None:
@@ -208,6 +219,12 @@ def _rows_line(summary: Summary) -> str:
     if summary.analysed < summary.rows:
         parts.append(f"analysed: a seeded sample of {summary.analysed:,}")
     parts.append(f"{summary.malformed:,} malformed log line(s) skipped")
+    if summary.clipped:
+        counts = ", ".join(f"{name}: {n:,}" for name, n in summary.clipped.items())
+        parts.append(
+            f"{sum(summary.clipped.values()):,} value(s) far outside the reference clipped "
+            f"({counts})"
+        )
     if summary.other_versions:
         others = ", ".join(f"{key}: {n:,}" for key, n in summary.other_versions.items())
         parts.append(f"rows of other versions ignored ({others})")
