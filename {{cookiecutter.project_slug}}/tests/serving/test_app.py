@@ -285,7 +285,8 @@ def test_api_key_guards_everything_but_health_and_docs(model_dir: Path, tmp_path
     app = create_app(settings(model_dir, tmp_path, api_key=API_KEY))
     body = {"records": records(model_dir, 1)}
     with TestClient(app) as client:
-        for path in ("/livez", "/readyz", "/docs", "/redoc", "/openapi.json"):
+        assets = re.findall(r"(?:src|href)=\"(/[^\"]+)\"", client.get("/docs").text)
+        for path in ("/livez", "/readyz", "/docs", "/redoc", "/openapi.json", *assets):
             public = client.get(path)
             assert public.status_code == 200, path
             assert not _model_headers(public), f"{path} tells no one which model is served"

@@ -165,7 +165,11 @@ def create_app(settings: ServiceSettings, loaded: exported_model.Bundle | None =
     app.state.served = None
     if settings.api_key is not None:
         plain_openapi = app.openapi
-        app.openapi = lambda: app.openapi_schema or require_api_key(plain_openapi())  # type: ignore[method-assign]
+
+        def openapi_with_api_key() -> dict[str, Any]:
+            return app.openapi_schema or require_api_key(plain_openapi())
+
+        app.openapi = openapi_with_api_key  # type: ignore[method-assign]
 
     def served(request: Request) -> Served:
         current: Served | None = request.app.state.served
@@ -205,7 +209,7 @@ def create_app(settings: ServiceSettings, loaded: exported_model.Bundle | None =
         "/predict",
         response_model=PredictResponse,
         responses={
-            400: {"model": Problem, "description": "The body is not JSON (not UTF-8, too deep)"},
+            400: {"model": Problem, "description": "Not JSON: not UTF-8, too deep, huge numbers"},
             422: {"model": Problem, "description": "Invalid records: `detail` names the field"},
             503: {"model": Problem, "description": "The model is not loaded yet"},
         },
