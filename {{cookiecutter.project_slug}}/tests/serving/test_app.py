@@ -65,9 +65,13 @@ def test_predict_answers_with_the_version_and_a_request_id(
     assert response.headers["x-model-run-id"] == "run-7"
     assert len(response.headers["x-model-training-fingerprint"]) == 64
     assert len(body.predictions) == 3
-    for prediction in body.predictions:
-        if prediction.probabilities is not None:
-            assert math.isclose(sum(prediction.probabilities.values()), 1.0)
+    regressor = client.get("/model").json()["problem_type"] == "regression"
+    for prediction in response.json()["predictions"]:
+        assert set(prediction) == {"prediction", "probabilities"}, "both keys, always"
+        if regressor:
+            assert prediction["probabilities"] is None
+        else:
+            assert math.isclose(sum(prediction["probabilities"].values()), 1.0)
 
 
 def test_predictions_equal_the_pipeline_on_the_same_rows(
@@ -95,11 +99,22 @@ def test_any_record_the_schema_allows_is_answered(client: TestClient) -> None:
     assert len(response.json()["predictions"]) == 30
 
 
-def test_client_request_id_is_kept(client: TestClient, model_dir: Path) -> None:
-    response = client.post(
-        "/predict", json={"records": records(model_dir, 1)}, headers={"X-Request-ID": "abc-123"}
-    )
-    assert response.json()["request_id"] == "abc-123"
+def test_a_reused_client_request_id_is_echoed_but_log_keys_stay_unique(
+    model_dir: Path, tmp_path: Path
+) -> None:
+    body = {"records": records(model_dir, 2)}
+    with TestClient(create_app(settings(model_dir, tmp_path / "log"))) as client:
+        reused = {"X-Request-ID": "abc-123"}
+        answers = [client.post("/predict", json=body, headers=reused) for _ in range(2)]
+        unplain = client.post("/predict", json=body, headers={"X-Request-ID": "a b"})
+    ids = [answer.json()["request_id"] for answer in answers]
+    assert [answer.headers["x-request-id"] for answer in answers] == ["abc-123"] * 2
+    assert all(re.fullmatch(r"abc-123\.[0-9a-f]{32}", request_id) for request_id in ids)
+    assert ids[0] != ids[1]
+    assert unplain.headers["x-request-id"] == unplain.json()["request_id"] != "a b"
+    frame, _ = read_prediction_log(tmp_path / "log")
+    assert not frame.duplicated(["request_id", "row"]).any()
+    assert set(frame["request_id"]) == {*ids, unplain.json()["request_id"]}
 
 
 def _at(name: str) -> str:
@@ -183,10 +198,39 @@ def test_body_above_the_limit_without_content_length(client: TestClient) -> None
     assert response.status_code == 413
 
 
+# Bodies FastAPI cannot parse as JSON at all; the nesting is deeper than any supported Python's
+# JSON parser goes (3.13 reads 9,000 levels), and the body is within the default MAX_BODY_BYTES.
+NOT_JSON = {
+    "not UTF-8": (b'{"records": "\xff\xfe"}', "body: not utf-8 text"),
+    "an integer over the digit limit": (b'{"records": [' + b"9" * 5_000 + b"]}", "4300 digits"),
+    "deep nesting": (b'{"records": ' + b"[" * 200_000 + b"]" * 200_000 + b"}", "nested too deeply"),
+}
+
+
+@pytest.mark.parametrize("case", NOT_JSON)
+def test_a_body_that_is_not_json_is_a_documented_400_naming_the_problem(
+    model_dir: Path, tmp_path: Path, case: str
+) -> None:
+    content, named = NOT_JSON[case]
+    with TestClient(create_app(settings(model_dir, tmp_path))) as client:
+        response = client.post(
+            "/predict", content=content, headers={"content-type": "application/json"}
+        )
+        documented = client.get("/openapi.json").json()["paths"]["/predict"]["post"]["responses"]
+    assert response.status_code == 400, response.text
+    assert response.json()["detail"].startswith("body: ")
+    assert named in response.json()["detail"]
+    assert documented["400"]["content"]["application/json"]["schema"] == {
+        "$ref": "#/components/schemas/Problem"
+    }
+
+
 def test_health_model_and_metrics(client: TestClient, model_dir: Path) -> None:
     client.post("/predict", json={"records": records(model_dir, 2)})
     assert client.get("/livez").json() == {"status": "alive"}
     assert client.get("/readyz").json() == {"status": "ready"}
+    for path in ("/livez", "/readyz"):
+        assert not [name for name in client.get(path).headers if name.startswith("x-model-")]
     described = client.get("/model").json()
     assert described["version"] == "7"
     assert described["source_uri"] == "models:/test-model@champion"
@@ -230,23 +274,59 @@ def test_docs_work_offline(client: TestClient) -> None:
     record = schema["components"]["schemas"]["Record"]
     assert record["required"] == feature_names()
     assert record["additionalProperties"] is False
+    assert "securitySchemes" not in schema["components"], "no API_KEY: nothing to authorise"
 
 
-def test_api_key_guards_everything_but_health(model_dir: Path, tmp_path: Path) -> None:
+def _model_headers(response: Any) -> list[str]:
+    return [name for name in response.headers if name.startswith("x-model-")]
+
+
+def test_api_key_guards_everything_but_health_and_docs(model_dir: Path, tmp_path: Path) -> None:
     app = create_app(settings(model_dir, tmp_path, api_key=API_KEY))
     body = {"records": records(model_dir, 1)}
     with TestClient(app) as client:
-        for path in ("/livez", "/readyz"):
-            assert client.get(path).status_code == 200
-        for path in ("/model", "/metrics", "/docs", "/openapi.json"):
+        assets = re.findall(r"(?:src|href)=\"(/[^\"]+)\"", client.get("/docs").text)
+        for path in ("/livez", "/readyz", "/docs", "/redoc", "/openapi.json", *assets):
+            public = client.get(path)
+            assert public.status_code == 200, path
+            assert not _model_headers(public), f"{path} tells no one which model is served"
+        for path in ("/model", "/metrics"):
             assert client.get(path).status_code == 401, path
-        assert client.post("/predict", json=body).status_code == 401
-        wrong = client.post("/predict", json=body, headers={"X-API-Key": "w" * 24})
-        assert wrong.status_code == 401
-        assert "API key" in wrong.json()["detail"]
-        assert client.post("/predict", json=body, headers={"X-API-Key": API_KEY}).is_success
-        bearer = {"Authorization": f"Bearer {API_KEY}"}
-        assert client.get("/model", headers=bearer).is_success
+        refused = [
+            client.post("/predict", json=body, headers=headers)
+            for headers in (
+                {},
+                {"X-API-Key": "w" * 24},
+                {"Authorization": API_KEY},  # no scheme
+                {"Authorization": f"Basic {API_KEY}"},
+                {"Authorization": f"Bearer{API_KEY}"},
+            )
+        ]
+        for answer in refused:
+            assert answer.status_code == 401, answer.request.headers
+            assert "API key" in answer.json()["detail"]
+            assert not _model_headers(answer), "a refused client learns nothing about the model"
+        for headers in (
+            {"X-API-Key": API_KEY},
+            {"Authorization": f"Bearer {API_KEY}"},
+            {"Authorization": f"bearer {API_KEY}"},
+        ):
+            accepted = client.post("/predict", json=body, headers=headers)
+            assert accepted.is_success, headers
+            assert accepted.headers["x-model-version"] == "7"
+        openapi = client.get("/openapi.json").json()
+    # Declared, so /docs has an "Authorize" button for either header.
+    assert openapi["components"]["securitySchemes"] == {
+        "ApiKey": {"type": "apiKey", "in": "header", "name": "X-API-Key"},
+        "Bearer": {"type": "http", "scheme": "bearer"},
+    }
+    for path, operations in openapi["paths"].items():
+        for operation in operations.values():
+            guarded = path not in ("/livez", "/readyz")
+            assert operation.get("security") == (
+                [{"ApiKey": []}, {"Bearer": []}] if guarded else None
+            )
+            assert ("401" in operation["responses"]) == guarded, path
 
 
 def test_every_request_is_logged_with_its_version(model_dir: Path, tmp_path: Path) -> None:

@@ -6,6 +6,7 @@ docs at /docs and /redoc, served from local files (no CDN).
 
 import gc
 import json
+import sys
 import time
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
@@ -22,7 +23,7 @@ from starlette.exceptions import HTTPException
 from ..core.errors import UserError
 from ..io import exported_model
 from ..io.prediction_log import LoggedRequest, PredictionLogWriter
-from .middleware import ApiKeyAuth, BodyLimit, Telemetry
+from .middleware import DOCS_ASSETS, HEALTH_PATHS, ApiKeyAuth, BodyLimit, ModelHeaders, Telemetry
 from .payloads import Health, ModelDescription, PredictResponse, Problem, request_model
 from .prometheus import CONTENT_TYPE, PrometheusMetrics, process_exited
 from .runner import ModelRunner, ScoringError
@@ -42,7 +43,7 @@ class Served:
 
     @property
     def headers(self) -> list[tuple[bytes, bytes]]:
-        """The concrete model's identity, sent with every response."""
+        """The concrete model's identity, sent with every response but the public paths'."""
         return [
             (b"x-model-name", self.info.name.encode()),
             (b"x-model-version", self.info.version.encode()),
@@ -78,6 +79,42 @@ def _validation_problem(error: RequestValidationError) -> Problem:
     more = len(items) - MAX_LISTED_ERRORS
     detail = "; ".join(lines) + (f" (and {more} more)" if more > 0 else "")
     return Problem(detail=detail, errors=items)
+
+
+def _unreadable_body(cause: BaseException | None) -> str:
+    """The one line for a body that is not JSON at all (FastAPI answers it with a 400)."""
+    if isinstance(cause, UnicodeDecodeError):
+        return f"body: not {cause.encoding} text (byte {cause.start}); send JSON encoded as UTF-8"
+    if isinstance(cause, RecursionError):
+        return 'body: JSON nested too deeply; send {"records": [{<feature>: value, ...}, ...]}'
+    if isinstance(cause, ValueError) and "integer string conversion" in str(cause):
+        limit = sys.get_int_max_str_digits()
+        return f"body: an integer has more than {limit} digits; send numbers of ordinary size"
+    return "body: not readable as JSON; send a JSON object encoded as UTF-8"
+
+
+def require_api_key(openapi: dict[str, Any]) -> dict[str, Any]:
+    """Declare the API key in the OpenAPI document: /docs gets its "Authorize" button.
+
+    Every operation but the health checks needs the key (`X-API-Key` or Bearer) and may answer
+    401. Changes `openapi` in place (idempotent) and returns it.
+    """
+    openapi.setdefault("components", {})["securitySchemes"] = {
+        "ApiKey": {"type": "apiKey", "in": "header", "name": "X-API-Key"},
+        "Bearer": {"type": "http", "scheme": "bearer"},
+    }
+    problem = {"schema": {"$ref": "#/components/schemas/Problem"}}
+    unauthorized = {
+        "description": "Missing or wrong API key",
+        "content": {"application/json": problem},
+    }
+    for path, operations in openapi["paths"].items():
+        if path in HEALTH_PATHS:
+            continue
+        for operation in operations.values():
+            operation["security"] = [{"ApiKey": []}, {"Bearer": []}]
+            operation["responses"]["401"] = unauthorized
+    return openapi
 
 
 def freeze_startup_objects() -> None:
@@ -122,9 +159,17 @@ def create_app(settings: ServiceSettings, loaded: exported_model.Bundle | None =
         description="Serves one pinned model version; every prediction is logged.",
         version="1",
         lifespan=lifespan,
-        responses={401: {"model": Problem}, 413: {"model": Problem}},
+        static_url=DOCS_ASSETS,
+        responses={413: {"model": Problem}},
     )
     app.state.served = None
+    if settings.api_key is not None:
+        plain_openapi = app.openapi
+
+        def openapi_with_api_key() -> dict[str, Any]:
+            return app.openapi_schema or require_api_key(plain_openapi())
+
+        app.openapi = openapi_with_api_key  # type: ignore[method-assign]
 
     def served(request: Request) -> Served:
         current: Served | None = request.app.state.served
@@ -136,10 +181,12 @@ def create_app(settings: ServiceSettings, loaded: exported_model.Bundle | None =
         current: Served | None = app.state.served
         return current.headers if current is not None else []
 
+    # The last added runs first: id and counters, then the key, then the model's headers.
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(ModelHeaders, model_headers=model_headers)
     if settings.api_key is not None:
         app.add_middleware(ApiKeyAuth, api_key=settings.api_key.get_secret_value())
-    app.add_middleware(Telemetry, prometheus=prometheus, model_headers=model_headers)
+    app.add_middleware(Telemetry, prometheus=prometheus)
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(request: Request, error: RequestValidationError) -> JSONResponse:
@@ -148,8 +195,10 @@ def create_app(settings: ServiceSettings, loaded: exported_model.Bundle | None =
 
     @app.exception_handler(HTTPException)
     async def http_problem(request: Request, error: HTTPException) -> JSONResponse:
+        unparsed = error.status_code == 400 and error.__cause__ is not None
+        detail = _unreadable_body(error.__cause__) if unparsed else str(error.detail)
         return JSONResponse(
-            {"detail": str(error.detail)}, status_code=error.status_code, headers=error.headers
+            {"detail": detail}, status_code=error.status_code, headers=error.headers
         )
 
     @app.exception_handler(ScoringError)
@@ -159,7 +208,11 @@ def create_app(settings: ServiceSettings, loaded: exported_model.Bundle | None =
     @app.post(
         "/predict",
         response_model=PredictResponse,
-        responses={422: {"model": Problem}, 503: {"model": Problem}},
+        responses={
+            400: {"model": Problem, "description": "Not JSON: not UTF-8, too deep, huge numbers"},
+            422: {"model": Problem, "description": "Invalid records: `detail` names the field"},
+            503: {"model": Problem, "description": "The model is not loaded yet"},
+        },
     )
     async def predict(body: Body, request: Request) -> Response:  # type: ignore[valid-type]
         """Score a batch of records with the served model version."""
@@ -180,7 +233,9 @@ def create_app(settings: ServiceSettings, loaded: exported_model.Bundle | None =
             ]
             positive = [row[-1] for row in table]
         else:
-            predictions = [{"prediction": value} for value in predicted.values]
+            predictions = [
+                {"prediction": value, "probabilities": None} for value in predicted.values
+            ]
         current.log.write(
             LoggedRequest(
                 request_id=request_id,

@@ -1,4 +1,4 @@
-"""ASGI middleware: request id and model headers, Prometheus counters, API key, body size limit.
+"""ASGI middleware: request id, Prometheus counters, API key, model headers, body size limit.
 
 Hand-written as plain ASGI classes rather than Starlette's `BaseHTTPMiddleware` or an
 instrumentation library because they add no task or body copy per request (they sit on every
@@ -12,6 +12,7 @@ import time
 import uuid
 from collections.abc import Callable
 
+from fastapi.security.utils import get_authorization_scheme_param
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.exceptions import HTTPException
 from starlette.responses import JSONResponse
@@ -19,47 +20,59 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .prometheus import PrometheusMetrics
 
-OPEN_PATHS = frozenset({"/livez", "/readyz"})
+HEALTH_PATHS = frozenset({"/livez", "/readyz"})
+DOCS_PATHS = frozenset({"/docs", "/docs/oauth2-redirect", "/redoc", "/openapi.json"})
+DOCS_ASSETS = "/static-offline-docs"
+UNAUTHORIZED = "missing or wrong API key: send X-API-Key: <key> or Authorization: Bearer <key>"
 _CLIENT_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 
 
-class Telemetry:
-    """Give each request an id, add it and the model's headers to the response, and count it."""
+def is_public(path: str) -> bool:
+    """Health checks and the API docs: answered without the API key and without model headers."""
+    return path in HEALTH_PATHS or path in DOCS_PATHS or path.startswith(f"{DOCS_ASSETS}/")
 
-    def __init__(
-        self,
-        app: ASGIApp,
-        prometheus: PrometheusMetrics,
-        model_headers: Callable[[], list[tuple[bytes, bytes]]],
-    ) -> None:
+
+def request_ids(given: str) -> tuple[str, str]:
+    """`(unique id, id to echo)` for a request whose `X-Request-ID` header is `given`.
+
+    The unique id keys the request's rows in the prediction log and is returned as `request_id`:
+    `<given>.<server uuid>` for a plain client id (letters, digits, `.`, `_`, `-`; at most 64),
+    else a server uuid. The client's own id is echoed in `X-Request-ID` for tracing, so a client
+    that reuses one never makes two requests share a log key.
+    """
+    server = uuid.uuid4().hex
+    if _CLIENT_REQUEST_ID.match(given):
+        return f"{given}.{server}", given
+    return server, server
+
+
+class Telemetry:
+    """Give each request a unique id (`scope["state"]["request_id"]`), echo it, and count it."""
+
+    def __init__(self, app: ASGIApp, prometheus: PrometheusMetrics) -> None:
         self.app = app
         self.prometheus = prometheus
-        self.model_headers = model_headers
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Handle one ASGI call."""
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        given = Headers(scope=scope).get("x-request-id", "")
-        request_id = given if _CLIENT_REQUEST_ID.match(given) else uuid.uuid4().hex
+        request_id, echoed = request_ids(Headers(scope=scope).get("x-request-id", ""))
         scope.setdefault("state", {})["request_id"] = request_id
         started = time.perf_counter()
         status = 500
 
-        async def send_with_headers(message: Message) -> None:
+        async def send_with_id(message: Message) -> None:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
-                headers = MutableHeaders(scope=message)
-                headers["x-request-id"] = request_id
-                for name, value in self.model_headers():
-                    headers.raw.append((name, value))
+                MutableHeaders(scope=message)["x-request-id"] = echoed
             await send(message)
 
         self.prometheus.in_flight.inc()
         try:
-            await self.app(scope, receive, send_with_headers)
+            await self.app(scope, receive, send_with_id)
         finally:
             self.prometheus.in_flight.dec()
             route = getattr(scope.get("route"), "path", "unmatched")
@@ -68,8 +81,38 @@ class Telemetry:
             self.prometheus.latency.labels(route, method).observe(time.perf_counter() - started)
 
 
+class ModelHeaders:
+    """Add the served model's identity headers to every response but the public paths'.
+
+    Placed inside `ApiKeyAuth`, so a refused request (401) never learns which model is served.
+    """
+
+    def __init__(
+        self, app: ASGIApp, model_headers: Callable[[], list[tuple[bytes, bytes]]]
+    ) -> None:
+        self.app = app
+        self.model_headers = model_headers
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Handle one ASGI call."""
+        if scope["type"] != "http" or is_public(scope["path"]):
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                MutableHeaders(scope=message).raw.extend(self.model_headers())
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
 class ApiKeyAuth:
-    """Require the API key (X-API-Key or Authorization: Bearer) everywhere but the health checks."""
+    """Require the API key everywhere but the public paths (health checks, API docs).
+
+    Accepted as `X-API-Key: <key>` or `Authorization: Bearer <key>` (the scheme in any case);
+    compared in constant time.
+    """
 
     def __init__(self, app: ASGIApp, api_key: str) -> None:
         self.app = app
@@ -77,16 +120,17 @@ class ApiKeyAuth:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Handle one ASGI call."""
-        if scope["type"] != "http" or scope["path"] in OPEN_PATHS:
+        if scope["type"] != "http" or is_public(scope["path"]):
             await self.app(scope, receive, send)
             return
         headers = Headers(scope=scope)
-        given = headers.get("x-api-key") or headers.get("authorization", "").removeprefix("Bearer ")
-        if hmac.compare_digest(given.encode(), self.expected):
+        scheme, token = get_authorization_scheme_param(headers.get("authorization"))
+        given = [headers.get("x-api-key", ""), token if scheme.lower() == "bearer" else ""]
+        if any(hmac.compare_digest(key.encode(), self.expected) for key in given if key):
             await self.app(scope, receive, send)
             return
         response = JSONResponse(
-            {"detail": "missing or wrong API key: send it in the X-API-Key header"},
+            {"detail": UNAUTHORIZED},
             status_code=401,
             headers={"WWW-Authenticate": "Bearer"},
         )

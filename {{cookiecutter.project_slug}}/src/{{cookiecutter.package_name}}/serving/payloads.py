@@ -114,18 +114,21 @@ def request_model(max_rows: int) -> type[BaseModel]:
 
 
 class Prediction(BaseModel):
-    """The model's answer for one record."""
+    """The model's answer for one record; both keys are always present."""
 
     prediction: float | int = Field(description="Predicted label (classifier) or value.")
     probabilities: dict[str, float] | None = Field(
-        default=None, description="Probability of each class (classifiers only), by class label."
+        description="Probability of each class by class label (classifier); null (regressor)."
     )
 
 
 class PredictResponse(BaseModel):
     """Predictions in the order of the records, and which model made them."""
 
-    request_id: str
+    request_id: str = Field(
+        description="Unique per request; keys its rows in the prediction log (label files join "
+        "on it and `row`): your X-Request-ID, '.', a server uuid; or a server uuid."
+    )
     model_name: str
     model_version: str
     predictions: list[Prediction]
