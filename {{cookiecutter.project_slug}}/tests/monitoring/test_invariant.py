@@ -52,12 +52,13 @@ def register(bundle: Bundle, training_rows: pd.DataFrame) -> registry.Registered
         probability=model.predict_proba(reference)[:, 1] if classify else float("nan"),
     )
     registry.init_registry()
-    mlflow.set_experiment(MODEL)
-    with mlflow.start_run() as run:
+    client = MlflowClient()
+    # An explicit experiment, not mlflow.set_experiment: that one stays active for every later
+    # test in this process, whose fresh registry has no such experiment.
+    with mlflow.start_run(experiment_id=client.create_experiment(MODEL)) as run:
         path = Path("reference.parquet")
         reference.to_parquet(path, index=False)
         mlflow.log_artifact(str(path), registry.REFERENCE_ARTIFACT.rsplit("/", 1)[0])
-    client = MlflowClient()
     client.create_registered_model(MODEL)
     version = client.create_model_version(MODEL, run.info.artifact_uri, run_id=run.info.run_id)
     return registry.RegisteredVersion(MODEL, str(version.version), run.info.run_id)
