@@ -138,7 +138,7 @@ def test_a_line_without_probability_reads_as_null(tmp_path: Path) -> None:
 
 @contextmanager
 def file_size_limit(limit: int) -> Iterator[None]:
-    """Files of this process cannot grow past `limit` bytes: writes fail with EFBIG, from the kernel.
+    """Files of this process cannot grow past `limit` bytes: writes fail with EFBIG (the kernel).
 
     Unlike a small disk this needs no root and no mount, so it runs everywhere the tests run
     (Python ignores SIGXFSZ, so the write fails instead of the process being stopped).
