@@ -3,6 +3,7 @@
 import json
 import logging
 import resource
+import shutil
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -190,3 +191,22 @@ def test_a_failed_write_is_counted_logged_once_and_recovered_from(
     frame, malformed = read_prediction_log(tmp_path)
     assert malformed == 0, "the half-written request was cut back out of the file"
     assert sorted(frame["request_id"]) == ["after", "after", "before"]
+
+
+def test_a_removed_folder_is_created_again(tmp_path: Path) -> None:
+    folder = tmp_path / "log"
+    failures: list[WriteFailure] = []
+    writer = PredictionLogWriter(folder, max_bytes=1024, on_failure=failures.append)
+    writer.start()
+    try:
+        writer.write(logged("first", 5))  # over max_bytes: the next request opens a new file
+        assert wait_for(lambda: len(read_prediction_log(folder)[0]) == 5)
+        shutil.rmtree(folder)
+        writer.write(logged("lost", 1))
+        assert wait_for(lambda: len(failures) == 1)
+        assert wait_for(lambda: not writer.failing), "the probe made the folder again"
+        writer.write(logged("after", 1))
+    finally:
+        writer.close()
+    assert [(f.rows, f.reason) for f in failures] == [(1, "No such file or directory")]
+    assert list(read_prediction_log(folder)[0]["request_id"]) == ["after"]

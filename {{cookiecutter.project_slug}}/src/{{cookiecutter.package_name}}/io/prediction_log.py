@@ -18,7 +18,7 @@ because it is faster (one write per emptied queue, not one per record), keeps th
 (a file's name never changes once written, and a request's lines share one file) and knows
 exactly which records a failed write lost.
 
-A failed write (disk full, file too large, folder gone) never reaches the request: the file is
+A failed write (disk full, file too large, an I/O error) never reaches the request: the file is
 cut back to the end of the last request written whole, the lost requests' rows are counted
 (`WriteFailures`, passed to `on_failure`), the next write starts a new file, and the writer is
 `failing` until a write succeeds again. While failing it re-probes the folder every
@@ -282,8 +282,12 @@ class PredictionLogWriter:
         self._dropped_in_burst = 0
 
     def _probe(self) -> None:
-        """While failing: write as much as the failed write held to a scratch file there."""
+        """While failing: write as much as the failed write held to a scratch file there.
+
+        The folder is created again if it was removed (the next file is then opened in it).
+        """
         try:
+            self._directory.mkdir(parents=True, exist_ok=True)
             with tempfile.TemporaryFile(dir=self._directory) as scratch:
                 scratch.write(bytes(self._failed_bytes))
                 scratch.flush()
