@@ -1,6 +1,12 @@
 """The prediction log's writer and format, read back with the reference reader in tests.helpers."""
 
 import json
+import logging
+import resource
+import shutil
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -11,6 +17,7 @@ from {{ cookiecutter.package_name }}.io.prediction_log import (
     FIELDS,
     LoggedRequest,
     PredictionLogWriter,
+    WriteFailure,
 )
 from tests.helpers import read_prediction_log
 
@@ -128,3 +135,78 @@ def test_a_line_without_probability_reads_as_null(tmp_path: Path) -> None:
     assert malformed == 0
     assert len(frame) == 1
     assert frame["probability"].isna().all()
+
+
+@contextmanager
+def file_size_limit(limit: int) -> Iterator[None]:
+    """Files of this process cannot grow past `limit` bytes: writes fail with EFBIG (the kernel).
+
+    Unlike a small disk this needs no root and no mount, so it runs everywhere the tests run
+    (Python ignores SIGXFSZ, so the write fails instead of the process being stopped).
+    """
+    soft, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
+    if hard != resource.RLIM_INFINITY:
+        limit = min(limit, hard)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (limit, hard))
+    try:
+        yield
+    finally:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (soft, hard))
+
+
+def wait_for(condition: Callable[[], bool], seconds: float = 30) -> bool:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.02)
+    return True
+
+
+def test_a_failed_write_is_counted_logged_once_and_recovered_from(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    failures: list[WriteFailure] = []
+    writer = PredictionLogWriter(tmp_path, max_bytes=10_000_000, on_failure=failures.append)
+    writer.start()
+    try:
+        writer.write(logged("before", 1))
+        assert wait_for(lambda: len(read_prediction_log(tmp_path)[0]) == 1)
+        with caplog.at_level(logging.WARNING), file_size_limit(64 * 1024):
+            writer.write(logged("lost", 1000))  # about 200 KB: cut short by the limit
+            assert wait_for(lambda: writer.failing)
+            writer.write(logged("also lost", 500))  # same burst: counted, not logged again
+            assert wait_for(lambda: len(failures) == 2)
+            assert writer.failing, "the probe (as large as the failed write) fails too"
+        assert wait_for(lambda: not writer.failing), "recovered by the probe, with no request"
+        writer.write(logged("after", 2))
+    finally:
+        writer.close()
+    assert [(f.requests, f.rows) for f in failures] == [(1, 1000), (1, 500)]
+    assert {f.reason for f in failures} == {"File too large"}
+    messages = [r.getMessage() for r in caplog.records if r.name.endswith("prediction_log")]
+    assert len(messages) == 2, messages
+    assert "cannot write" in messages[0]
+    assert "again; 1500 row(s) were dropped" in messages[1]
+    frame, malformed = read_prediction_log(tmp_path)
+    assert malformed == 0, "the half-written request was cut back out of the file"
+    assert sorted(frame["request_id"]) == ["after", "after", "before"]
+
+
+def test_a_removed_folder_is_created_again(tmp_path: Path) -> None:
+    folder = tmp_path / "log"
+    failures: list[WriteFailure] = []
+    writer = PredictionLogWriter(folder, max_bytes=1024, on_failure=failures.append)
+    writer.start()
+    try:
+        writer.write(logged("first", 5))  # over max_bytes: the next request opens a new file
+        assert wait_for(lambda: len(read_prediction_log(folder)[0]) == 5)
+        shutil.rmtree(folder)
+        writer.write(logged("lost", 1))
+        assert wait_for(lambda: len(failures) == 1)
+        assert wait_for(lambda: not writer.failing), "the probe made the folder again"
+        writer.write(logged("after", 1))
+    finally:
+        writer.close()
+    assert [(f.rows, f.reason) for f in failures] == [(1, "No such file or directory")]
+    assert list(read_prediction_log(folder)[0]["request_id"]) == ["after"]

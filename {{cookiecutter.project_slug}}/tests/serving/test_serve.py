@@ -1,7 +1,9 @@
-"""The real server: `serve` with two uvicorn workers on 127.0.0.1, from a registered model."""
+"""The real server: `serve` with one or two uvicorn workers on 127.0.0.1, from a registry."""
 
 import contextlib
+import ctypes
 import os
+import resource
 import signal
 import subprocess
 import sys
@@ -9,11 +11,13 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import httpx2 as httpx
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 from {{ cookiecutter.package_name }}.io.prediction_log import FILE_PATTERN
 from {{ cookiecutter.package_name }}.training.train import train
@@ -38,6 +42,17 @@ def _record(row: int) -> dict[str, Any]:
     return RECORDS[row % len(RECORDS)]
 
 
+def _stop_with_the_tests() -> None:
+    """In the server, before it runs: SIGTERM it when the test process dies, even by SIGKILL.
+
+    The server runs in a session of its own (so a test can signal all its processes at once),
+    which a dying pytest would otherwise leave running.
+    """
+    if sys.platform == "linux":
+        pr_set_pdeathsig = 1
+        ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM)
+
+
 class Server:
     """`{{ cookiecutter.project_slug }} serve` in its own process group, answering on a free loopback port."""
 
@@ -46,6 +61,7 @@ class Server:
     ) -> None:
         self.url = f"http://127.0.0.1:{free_port()}"
         self.log = workdir / "predictions"
+        self.workers = workers
         env = {**os.environ, "PREDICTION_LOG_DIR": str(self.log), **(env or {})}
         command = [CLI, "serve", "--model", uri, "--workers", str(workers)]
         command += ["--port", self.url.rsplit(":", 1)[1]]
@@ -53,6 +69,7 @@ class Server:
             command,
             env=env,
             start_new_session=True,
+            preexec_fn=_stop_with_the_tests,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,
@@ -60,10 +77,13 @@ class Server:
         self.lines: list[str] = []
         self._reader = threading.Thread(target=self._read_output, daemon=True)
         self._reader.start()
+
+    def wait_until_ready(self) -> None:
+        """Return once every worker has started and /readyz says ready; fail if it does not."""
         deadline = time.monotonic() + STARTUP_SECONDS
         while time.monotonic() < deadline and self.process.poll() is None:
             # /readyz answers as soon as one worker is up; a test of the split waits for all.
-            if sum(WORKER_STARTED in line for line in self.lines) >= workers:
+            if sum(WORKER_STARTED in line for line in self.lines) >= self.workers:
                 try:
                     if httpx.get(f"{self.url}/readyz", timeout=1).status_code == 200:
                         return
@@ -81,8 +101,9 @@ class Server:
     def predict(self, rows: list[dict[str, Any]]) -> httpx.Response:
         return httpx.post(f"{self.url}/predict", json={"records": rows}, timeout=30)
 
-    def stop(self) -> int:
-        self.process.send_signal(signal.SIGTERM)
+    def stop(self, signum: int = signal.SIGTERM) -> int:
+        """Send `signum` to every process of the server (as Ctrl-C, `docker stop` or make do)."""
+        os.killpg(self.process.pid, signum)
         return self.process.wait(timeout=60)
 
     def kill(self) -> None:
@@ -110,16 +131,22 @@ def registered(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path,
 
 @pytest.fixture
 def start_server(registered: tuple[Path, str], tmp_path: Path) -> Iterator[Callable[..., Server]]:
-    """Start servers of the registered model; whatever is left of them is killed at the end."""
+    """Start servers of the registered model; whatever is left of them is killed at the end.
+
+    A server is recorded before it is waited for, so it is killed even if its start fails.
+    """
     started: list[Server] = []
 
     def start(workers: int = 2, env: dict[str, str] | None = None) -> Server:
         started.append(Server(tmp_path, registered[1], workers, env))
+        started[-1].wait_until_ready()
         return started[-1]
 
-    yield start
-    for server in started:
-        server.kill()
+    try:
+        yield start
+    finally:
+        for server in started:
+            server.kill()
 
 
 def test_two_workers_log_exactly_one_record_per_row(
@@ -204,13 +231,110 @@ def test_a_model_that_cannot_load_stops_start_up_in_one_line(
     assert done.stdout == ""
 
 
-def test_sigterm_stops_one_worker_cleanly_and_removes_its_scratch_folders(
-    start_server: Callable[..., Server], tmp_path: Path
+def _zombie_children(pid: int) -> list[int]:
+    """Children of `pid` that have exited but were never waited for (Linux's /proc)."""
+    zombies = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        with contextlib.suppress(OSError):  # gone meanwhile
+            # `pid (name) state ppid ...`: the name may hold spaces and parentheses
+            state, parent = stat.read_text().rsplit(")", 1)[1].split()[:2]
+            if state == "Z" and int(parent) == pid:
+                zombies.append(int(stat.parent.name))
+    return zombies
+
+
+def _write_errors(server: Server, expected: float) -> bool:
+    return _metrics(server)["prediction_log_write_errors_total[]"] == expected
+
+
+def _ready(server: Server) -> bool:
+    return httpx.get(f"{server.url}/readyz", timeout=5).status_code == 200
+
+
+def _metrics(server: Server) -> dict[str, float]:
+    """/metrics as {sample name{labels}: value}."""
+    text = httpx.get(f"{server.url}/metrics", timeout=5).text
+    return {
+        sample.name + str(sorted(sample.labels.items())): sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+    }
+
+
+@pytest.mark.parametrize(
+    ("workers", "signum"), [(1, signal.SIGTERM), (2, signal.SIGINT)], ids=["1-sigterm", "2-ctrl-c"]
+)
+def test_one_or_two_workers_report_the_same_metrics_and_stop_cleanly(
+    registered: tuple[Path, str],
+    start_server: Callable[..., Server],
+    tmp_path: Path,
+    workers: int,
+    signum: int,
 ) -> None:
     scratch = tmp_path / "tmp"
     scratch.mkdir()
-    server = start_server(workers=1, env={"TMPDIR": str(scratch)})
-    assert server.predict([_record(1)]).status_code == 200
-    assert list(scratch.glob("{{ cookiecutter.project_slug }}-*")), "the export and its metrics"
-    assert server.stop() == 0
-    assert not list(scratch.glob("{{ cookiecutter.project_slug }}-*"))
+    server = start_server(workers=workers, env={"TMPDIR": str(scratch)})
+    sizes = [1 + i % 3 for i in range(12)]
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        answers = list(pool.map(lambda n: server.predict(RECORDS[:n]), sizes))
+    metrics = _metrics(server)
+    assert list(scratch.glob("{{ cookiecutter.project_slug }}-*")), "the export (and shared metrics)"
+    assert _wait_for(lambda: not _zombie_children(server.process.pid), seconds=30), "export reaped"
+    # The whole group gets it, as from Ctrl-C or make: the server and each worker, some twice.
+    assert server.stop(signum) == 0, server.output()
+    assert not list(scratch.glob("{{ cookiecutter.project_slug }}-*")), "scratch folders removed"
+    assert "Traceback" not in server.output()
+
+    assert all(r.status_code == 200 for r in answers)
+    version = registered[1].rsplit("/", 1)[1]
+    name = answers[0].headers["x-model-name"]
+    labels = str(sorted({"model_name": name, "model_version": version}.items()))
+    assert metrics["predictions_total" + labels] == sum(sizes)
+    route = str(sorted({"method": "POST", "route": "/predict", "status": "200"}.items()))
+    assert metrics["http_requests_total" + route] == len(sizes)
+    assert metrics["prediction_log_write_errors_total[]"] == 0
+    assert metrics["prediction_log_dropped_rows_total[]"] == 0
+    assert {key.split("[")[0] for key in metrics} == {
+        "http_requests_total",
+        "http_request_duration_seconds_bucket",
+        "http_request_duration_seconds_count",
+        "http_request_duration_seconds_sum",
+        "http_requests_in_flight",
+        "predictions_total",
+        "prediction_log_write_errors_total",
+        "prediction_log_dropped_rows_total",
+    }
+
+
+def test_a_log_that_cannot_be_written_is_counted_and_not_ready_until_it_can(
+    start_server: Callable[..., Server],
+) -> None:
+    server = start_server(workers=1)  # it serves in its own process: the one to limit
+    first = server.predict([_record(0)]).json()["request_id"]
+    assert _wait_for(lambda: len(read_prediction_log(server.log)[0]) == 1, seconds=30)
+    # A real write failure from the kernel (EFBIG), with no root, mount or disk to fill: files
+    # of the server process may not grow past 64 KiB; one request of 400 rows writes ~100 KB.
+    _, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
+    resource.prlimit(server.process.pid, resource.RLIMIT_FSIZE, (64 * 1024, hard))
+    try:
+        big = [_record(r) for r in range(400)]
+        for failed in (1, 2, 3):  # answered although not logged; one failed write each
+            assert server.predict(big).status_code == 200
+            assert _wait_for(partial(_write_errors, server, failed), seconds=30), server.output()
+        assert _metrics(server)["prediction_log_dropped_rows_total[]"] == 3 * len(big)
+        readyz = httpx.get(f"{server.url}/readyz", timeout=5)
+        assert (readyz.status_code, readyz.json()) == (
+            503,
+            {"status": "prediction log not writable"},
+        )
+    finally:
+        resource.prlimit(server.process.pid, resource.RLIMIT_FSIZE, (hard, hard))
+    assert _wait_for(lambda: _ready(server), seconds=30), "ready again with no request: re-probed"
+    last = server.predict([_record(1)]).json()["request_id"]
+    assert server.stop() == 0, server.output()
+    frame, malformed = read_prediction_log(server.log)
+    assert (sorted(frame["request_id"]), malformed) == (sorted([first, last]), 0)
+    output = server.output()
+    assert output.count("prediction log: cannot write") == 1, output
+    assert output.count("again; 1200 row(s) were dropped") == 1, output
+    assert "Traceback" not in output

@@ -9,14 +9,22 @@ is one JSON object with the fields of `FIELDS`:
      "model_version": str, "run_id": str, "latency_ms": float,
      "features": {<feature>: value, ...}, "prediction": number, "probability": number | null}
 
-Writing: requests put one item per request on a queue; one thread turns items into lines, writes
-them, and flushes them to the operating system each time it has emptied the queue. `close()`
+Writing: requests put one item per request on a queue; one thread turns items into lines and
+hands them to the operating system in one write each time it has emptied the queue. `close()`
 (graceful shutdown, SIGTERM) writes everything queued. A `kill -9` loses only what the thread
-had not yet flushed, and may leave the last line of a file cut short; readers count such lines
+had not yet written, and may leave the last line of a file cut short; readers count such lines
 as malformed. The writer is hand-written rather than `logging`'s queue and rotating-file handlers
-because it is faster (one flush per emptied queue, not one per record) and keeps the format
-stable: a file's name never changes once written, and a request's lines share one file. This
-module imports neither FastAPI, pandas nor MLflow.
+because it is faster (one write per emptied queue, not one per record), keeps the format stable
+(a file's name never changes once written, and a request's lines share one file) and knows
+exactly which records a failed write lost.
+
+A failed write (disk full, file too large, an I/O error) never reaches the request: the file is
+cut back to the end of the last request written whole, the lost requests' rows are counted
+(`WriteFailures`, passed to `on_failure`), the next write starts a new file, and the writer is
+`failing` until a write succeeds again. While failing it re-probes the folder every
+`PROBE_SECONDS`, writing as many bytes as the failed write held to a temporary file there, so it
+recovers without waiting for requests. It logs one line when a burst of failures starts and one
+when it ends, never one per request. This module imports neither FastAPI, pandas nor MLflow.
 """
 
 import json
@@ -26,11 +34,11 @@ import queue
 import socket
 import tempfile
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 from ..core.errors import UserError
 
@@ -49,6 +57,8 @@ FIELDS: dict[str, type | tuple[type, ...]] = {
     "probability": (int, float, type(None)),
 }
 _DRAIN_LIMIT = 256
+PROBE_SECONDS = 1.0
+_PROBE_MAX_BYTES = 1024 * 1024
 logger = logging.getLogger(__name__)
 
 
@@ -65,6 +75,11 @@ class LoggedRequest:
     features: Sequence[dict[str, Any]]
     predictions: Sequence[float | int]
     probabilities: Sequence[float] | None
+
+    @property
+    def rows(self) -> int:
+        """How many rows (log lines) the request has."""
+        return len(self.features)
 
     def lines(self) -> str:
         """The request's JSON lines, one per row, each ending in a newline."""
@@ -91,19 +106,45 @@ class LoggedRequest:
         )
 
 
-class PredictionLogWriter:
-    """Appends logged requests to this process's files from a background thread."""
+@dataclass(frozen=True)
+class WriteFailure:
+    """One failed write: the requests and rows it lost, and the operating system's reason."""
 
-    def __init__(self, directory: Path, max_bytes: int) -> None:
+    requests: int
+    rows: int
+    reason: str
+
+
+class PredictionLogWriter:
+    """Appends logged requests to this process's files from a background thread.
+
+    `on_failure`, if given, is called from the writer thread once per failed write.
+    """
+
+    def __init__(
+        self,
+        directory: Path,
+        max_bytes: int,
+        on_failure: Callable[[WriteFailure], None] | None = None,
+    ) -> None:
         self._directory = directory
         self._max_bytes = max_bytes
+        self._on_failure = on_failure
         self._queue: queue.SimpleQueue[LoggedRequest | None] = queue.SimpleQueue()
         started = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
         self._prefix = f"predictions-{socket.gethostname()}-{os.getpid()}-{started}"
         self._sequence = 0
-        self._file: IO[str] | None = None
+        self._path: Path | None = None
+        self._descriptor: int | None = None
         self._size = 0
+        self._failed_bytes = 0  # size of the last failed write while failing, else 0
+        self._dropped_in_burst = 0
         self._thread = threading.Thread(target=self._run, name="prediction-log", daemon=True)
+
+    @property
+    def failing(self) -> bool:
+        """The last write failed and no write or probe has succeeded since."""
+        return self._failed_bytes > 0
 
     def start(self) -> None:
         """Create the folder (so a bad PREDICTION_LOG_DIR fails at start-up) and start writing."""
@@ -126,35 +167,135 @@ class PredictionLogWriter:
         self._queue.put(None)
         self._thread.join()
 
-    def _open_next(self) -> None:
-        if self._file is not None:
-            self._file.close()
-        self._sequence += 1
-        path = self._directory / f"{self._prefix}-{self._sequence:04d}.jsonl"
-        self._file = path.open("a", encoding="ascii")
-        self._size = 0
-
     def _run(self) -> None:
         done = False
         while not done:
-            items = [self._queue.get()]
+            try:
+                first = self._queue.get(timeout=PROBE_SECONDS if self.failing else None)
+            except queue.Empty:
+                self._probe()
+                continue
+            items = [first]
             while len(items) < _DRAIN_LIMIT and not self._queue.empty():
                 items.append(self._queue.get_nowait())
             done = None in items
-            try:
-                for item in items:
-                    if item is not None:
-                        self._append(item.lines())
-                if self._file is not None:
-                    self._file.flush()
-            except (OSError, ValueError):
-                logger.exception("prediction log: could not write %d request(s)", len(items))
-        if self._file is not None:
-            self._file.close()
+            self._write([item for item in items if item is not None])
+        self._close_file()
 
-    def _append(self, text: str) -> None:
-        if self._file is None or self._size >= self._max_bytes:
-            self._open_next()
-        assert self._file is not None
-        self._file.write(text)
-        self._size += len(text)  # JSON is written as ASCII: one character, one byte
+    def _write(self, items: list[LoggedRequest]) -> None:
+        """Write the requests' lines, each request whole into one file, rotating by size."""
+        chunk: list[tuple[LoggedRequest, bytes]] = []
+        for number, item in enumerate(items):
+            if self._descriptor is None or self._size >= self._max_bytes:
+                if not self._flush(chunk, items[number:]) or not self._open_next(items[number:]):
+                    return
+                chunk = []
+            try:
+                text = item.lines().encode("ascii")
+            except ValueError as error:  # e.g. a NaN prediction: not JSON, never written
+                self._drop([item], str(error))
+                continue
+            chunk.append((item, text))
+            self._size += len(text)
+        self._flush(chunk, [])
+
+    def _open_next(self, pending: list[LoggedRequest]) -> bool:
+        self._close_file()
+        self._sequence += 1
+        self._path = self._directory / f"{self._prefix}-{self._sequence:04d}.jsonl"
+        try:
+            self._descriptor = os.open(self._path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+        except OSError as error:
+            self._failed(pending, sum(len(item.lines()) for item in pending), error)
+            return False
+        self._size = 0
+        return True
+
+    def _flush(self, chunk: list[tuple[LoggedRequest, bytes]], rest: list[LoggedRequest]) -> bool:
+        """Write `chunk` to the open file; on failure keep only whole requests, drop the rest."""
+        data = b"".join(text for _, text in chunk)
+        if not data:
+            return True
+        assert self._descriptor is not None
+        start = os.lseek(self._descriptor, 0, os.SEEK_END)
+        written = 0
+        try:
+            while written < len(data):
+                written += os.write(self._descriptor, memoryview(data)[written:])
+        except OSError as error:
+            kept = 0
+            whole = 0
+            for _, text in chunk:
+                if kept + len(text) > written:
+                    break
+                kept += len(text)
+                whole += 1
+            lost = [item for item, _ in chunk[whole:]] + rest
+            self._cut(start + kept)
+            self._failed(lost, len(data) - kept, error)
+            return False
+        self._succeeded()
+        return True
+
+    def _cut(self, size: int) -> None:
+        """Cut the file back to `size` bytes (no half-written line) and start a new file next.
+
+        A file left empty is removed, so a burst of failures leaves no empty files behind.
+        """
+        assert self._descriptor is not None and self._path is not None
+        try:
+            os.ftruncate(self._descriptor, size)
+            if size == 0:
+                self._path.unlink()
+        except OSError:
+            logger.warning("prediction log: could not cut a half-written line from %s", self._path)
+        self._close_file()
+
+    def _failed(self, lost: list[LoggedRequest], size: int, error: OSError) -> None:
+        reason = error.strerror or str(error)
+        if not self.failing:
+            logger.error(
+                "prediction log: cannot write to %s (%s); dropping records until it can",
+                self._directory,
+                reason,
+            )
+        self._failed_bytes = max(1, min(size, _PROBE_MAX_BYTES))
+        self._drop(lost, reason)
+
+    def _drop(self, lost: list[LoggedRequest], reason: str) -> None:
+        """Count requests that will never be written."""
+        rows = sum(item.rows for item in lost)
+        if not self.failing:  # not a burst of write failures: say so each time
+            logger.error("prediction log: dropped %d row(s): %s", rows, reason[:200])
+        self._dropped_in_burst += rows
+        if self._on_failure is not None:
+            self._on_failure(WriteFailure(len(lost), rows, reason))
+
+    def _succeeded(self) -> None:
+        if self.failing:
+            logger.warning(
+                "prediction log: writing to %s again; %d row(s) were dropped",
+                self._directory,
+                self._dropped_in_burst,
+            )
+        self._failed_bytes = 0
+        self._dropped_in_burst = 0
+
+    def _probe(self) -> None:
+        """While failing: write as much as the failed write held to a scratch file there.
+
+        The folder is created again if it was removed (the next file is then opened in it).
+        """
+        try:
+            self._directory.mkdir(parents=True, exist_ok=True)
+            with tempfile.TemporaryFile(dir=self._directory) as scratch:
+                scratch.write(bytes(self._failed_bytes))
+                scratch.flush()
+        except OSError:
+            return
+        self._succeeded()
+
+    def _close_file(self) -> None:
+        if self._descriptor is not None:
+            os.close(self._descriptor)
+            self._descriptor = None

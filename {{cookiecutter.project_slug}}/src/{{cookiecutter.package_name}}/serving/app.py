@@ -139,7 +139,11 @@ def create_app(settings: ServiceSettings, loaded: exported_model.Bundle | None =
         if settings.model_dir is None:
             raise UserError("no model folder: `serve` exports the model and sets MODEL_DIR")
         info, model = loaded or exported_model.read_bundle(settings.model_dir)
-        log = PredictionLogWriter(settings.prediction_log_dir, settings.prediction_log_max_bytes)
+        log = PredictionLogWriter(
+            settings.prediction_log_dir,
+            settings.prediction_log_max_bytes,
+            on_failure=prometheus.log_write_failed,
+        )
         log.start()
         runner = ModelRunner(model, settings.max_batch_rows)
         runner.start()
@@ -266,9 +270,16 @@ def create_app(settings: ServiceSettings, loaded: exported_model.Bundle | None =
 
     @app.get("/readyz", response_model=Health, responses={503: {"model": Health}})
     async def readyz(request: Request) -> Response:
-        """Ready once the model is loaded; 503 before that and while shutting down."""
-        if request.app.state.served is None:
+        """Ready once the model is loaded and while the prediction log can be written.
+
+        503 before, while shutting down, and while the log cannot be written (the writer
+        re-probes its folder every second, so readiness comes back without traffic).
+        """
+        current: Served | None = request.app.state.served
+        if current is None:
             return JSONResponse({"status": "loading"}, status_code=503)
+        if current.log.failing:
+            return JSONResponse({"status": "prediction log not writable"}, status_code=503)
         return JSONResponse({"status": "ready"})
 
     @app.get("/model", response_model=ModelDescription, responses={503: {"model": Problem}})
@@ -290,7 +301,7 @@ def create_app(settings: ServiceSettings, loaded: exported_model.Bundle | None =
 
     @app.get("/metrics", response_class=Response, responses={200: {"content": {CONTENT_TYPE: {}}}})
     async def prometheus_metrics() -> Response:
-        """Prometheus exposition: requests, latency, in-flight, predictions by model version."""
+        """Prometheus: requests, latency, in flight, predictions by model version, log failures."""
         return Response(prometheus.exposition(), media_type=CONTENT_TYPE)
 
     return app

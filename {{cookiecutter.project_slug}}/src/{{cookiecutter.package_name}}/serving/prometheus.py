@@ -1,8 +1,10 @@
 """The service's Prometheus counters, summed over worker processes (multiprocess mode).
 
-`serve` points PROMETHEUS_MULTIPROC_DIR at a fresh folder before the workers start; each worker
-writes its values there and `/metrics` adds them up. Without it (one process, tests) the app's
-own registry is exposed.
+With several workers, `serve` points PROMETHEUS_MULTIPROC_DIR at a fresh folder before it starts
+them (prometheus_client reads it once, when imported, so only a process started after that can
+use it): each worker writes its values there and `/metrics` adds them up. With one worker (and
+in tests) the variable is unset and the app's own registry is exposed. Both report the same
+series: `_created` samples, which multiprocess mode cannot report, are turned off in both.
 """
 
 import os
@@ -13,13 +15,17 @@ from prometheus_client import (
     Counter,
     Gauge,
     Histogram,
+    disable_created_metrics,
     generate_latest,
 )
 from prometheus_client import multiprocess as prometheus_multiprocess
 
+from ..io.prediction_log import WriteFailure
+
 MULTIPROCESS_ENV = "PROMETHEUS_MULTIPROC_DIR"
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
 CONTENT_TYPE = CONTENT_TYPE_LATEST
+disable_created_metrics()  # type: ignore[no-untyped-call]
 
 
 class PrometheusMetrics:
@@ -55,6 +61,21 @@ class PrometheusMetrics:
             ["model_name", "model_version"],
             registry=self.registry,
         )
+        self.log_write_errors = Counter(
+            "prediction_log_write_errors",
+            "Writes of the prediction log that failed; each lost the rows it held.",
+            registry=self.registry,
+        )
+        self.log_dropped_rows = Counter(
+            "prediction_log_dropped_rows",
+            "Predicted rows answered but never written to the prediction log.",
+            registry=self.registry,
+        )
+
+    def log_write_failed(self, failure: WriteFailure) -> None:
+        """Count one failed write of the prediction log (called from its writer thread)."""
+        self.log_write_errors.inc()
+        self.log_dropped_rows.inc(failure.rows)
 
     def exposition(self) -> bytes:
         """Their values in Prometheus text format, summed over the worker processes."""
