@@ -17,6 +17,7 @@ GITHUB = ".github/workflows/ci.yml"
 MONITOR = ".github/workflows/monitor.yml"
 GITLAB = ".gitlab-ci.yml"
 DEPENDABOT = ".github/dependabot.yml"
+RELEASE = ".github/workflows/release.yml"
 # CI jobs that need the internet (vulnerability databases), so `make ci` cannot include them.
 ONLINE_ONLY = {"audit"}
 
@@ -52,6 +53,7 @@ def test_ci_files_follow_the_answer(tmp_path: Path, ci: str) -> None:
     assert (project / MONITOR).is_file() == (ci == "github")
     assert (project / GITLAB).is_file() == (ci == "gitlab")
     assert (project / DEPENDABOT).is_file() == (ci == "github")
+    assert (project / RELEASE).is_file() == (ci == "github"), "docker is yes by default"
     assert (project / ".pre-commit-config.yaml").is_file()
 
 
@@ -154,3 +156,32 @@ def test_pre_commit_hooks_are_local_and_run_locked_tools(default_project: Path) 
         assert hooks[required]["language"] == "system"
         assert hooks[required]["entry"].startswith("uv "), "tools come from the locked environment"
     assert "--assume-in-merge" in hooks["check-merge-conflict"]["entry"]
+
+
+def test_release_workflow_pushes_a_versioned_image_with_provenance(tmp_path: Path) -> None:
+    assert not (render_copier(tmp_path / "no-docker", {"docker": "no"}) / RELEASE).exists()
+    project = render_copier(tmp_path / "p", {"docker": "yes"})
+    workflow = project / RELEASE
+    subprocess.run(
+        [BIN / "check-jsonschema", "--builtin-schema", "vendor.github-workflows", workflow],
+        check=True,
+    )
+    subprocess.run([BIN / "zizmor", "--offline", workflow], check=True)
+    spec = yaml.safe_load(workflow.read_text())
+    assert spec[True]["push"]["tags"], "runs on a version tag"
+    [job] = spec["jobs"].values()
+    assert job["permissions"] == {"contents": "read", "packages": "write"}
+    for step in job["steps"]:
+        if "uses" in step:
+            assert re.search(r"@[0-9a-f]{40}$", step["uses"]), f"{step['uses']} not pinned"
+    commands = [step["run"] for step in job["steps"] if "run" in step]
+    assert make_steps(commands, make_targets(project)) == ["image-release"]
+    recipe = (project / "Makefile").read_text().split("\nimage-release:", 1)[1]
+    assert "--provenance=mode=max" in recipe and "--push" in recipe
+    refused = subprocess.run(
+        ["make", "image-release"], cwd=project, capture_output=True, text=True, check=False
+    )
+    assert refused.returncode == 2
+    assert refused.stderr.splitlines()[0] == (
+        "error: image-release needs IMAGE=<registry>/<name> and VERSION=<release tag>"
+    )
