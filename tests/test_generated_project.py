@@ -236,6 +236,8 @@ def test_github_workflow_runs_locally_with_act(tmp_path: Path) -> None:
             "1",
             "--eventpath",
             str(event),
+            "--workflows",  # the CI workflow only (release.yml would fetch docker's actions)
+            ".github/workflows/ci.yml",
         ],
         cwd=project,
         env=_project_env(project),
