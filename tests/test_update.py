@@ -53,6 +53,21 @@ def commit_all(cwd: Path, message: str) -> None:
     git(cwd, "commit", "--no-verify", "-qm", message)
 
 
+def copy_working_tree(repo: Path) -> None:
+    """Copy the template's tracked and new files, as they are now, into `repo`."""
+    listed = subprocess.run(
+        ["git", "ls-files", "--cached", "--others", "--exclude-standard", "-z"],
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    for name in listed.split("\0"):
+        if name and (ROOT / name).is_file():
+            (repo / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(ROOT / name, repo / name)
+
+
 def _make_old(repo: Path) -> None:
     """Turn the current template into the older release: what the update will change back."""
     readme = repo / PROJECT / "README.md"
@@ -88,30 +103,16 @@ def _relock(repo: Path) -> None:
 def releases(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A template repository with tags 0.1.0 (older) and 0.2.0 (the working tree)."""
     repo = tmp_path_factory.mktemp("releases") / "ml-template"
-    listed = subprocess.run(
-        ["git", "ls-files", "--cached", "--others", "--exclude-standard", "-z"],
-        cwd=ROOT,
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout
-    files = [name for name in listed.split("\0") if name and (ROOT / name).is_file()]
-
-    def copy_tree() -> None:
-        for name in files:
-            (repo / name).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(ROOT / name, repo / name)
-
     repo.mkdir()
     git(repo, "init", "-q")
-    copy_tree()
+    copy_working_tree(repo)
     _make_old(repo)
     commit_all(repo, "older release")
     _relock(repo)
     commit_all(repo, "older release: its lock")
     git(repo, "tag", OLD)
     (repo / PROJECT / "NOTES.md").unlink()
-    copy_tree()
+    copy_working_tree(repo)
     commit_all(repo, "current release")
     git(repo, "tag", NEW)
     return repo
@@ -381,16 +382,7 @@ def test_update_across_the_layout_move_keeps_an_edit_of_a_moved_module(tmp_path:
     commit_all(repo, "flat layout")
     git(repo, "tag", "0.1.0")
     git(repo, "rm", "-rq", ".")
-    for name in subprocess.run(
-        ["git", "ls-files", "--cached", "--others", "--exclude-standard", "-z"],
-        cwd=ROOT,
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout.split("\0"):
-        if name and (ROOT / name).is_file():
-            (repo / name).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(ROOT / name, repo / name)
+    copy_working_tree(repo)
     commit_all(repo, "grouped layout")
     git(repo, "tag", "0.2.0")
 
@@ -438,17 +430,7 @@ def _release_history(repo: Path) -> None:
         commit_all(repo, f"release {tag}")
         git(repo, "tag", "-a", tag, "-m", f"ml-template {tag}")
     git(repo, "rm", "-rqf", ".")
-    listed = subprocess.run(
-        ["git", "ls-files", "--cached", "--others", "--exclude-standard", "-z"],
-        cwd=ROOT,
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout
-    for name in listed.split("\0"):
-        if name and (ROOT / name).is_file():
-            (repo / name).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(ROOT / name, repo / name)
+    copy_working_tree(repo)
     commit_all(repo, "newest")
     git(repo, "tag", "-a", "99.0.0", "-m", "the working tree as the newest release")
 

@@ -147,16 +147,21 @@ def replace_requirement(current: str, wanted: str) -> None:
     PYPROJECT.write_text(text.replace(quoted, json.dumps(wanted)), encoding="utf-8")
 
 
+def set_requirement(change: Change, current: str | None, wanted: str | None, uv: list[str]) -> None:
+    """Turn `change`'s package in its list from `current` into `wanted` (None: absent)."""
+    options = uv_list_options(change.where)
+    if wanted is None:
+        run([*uv, "remove", "--frozen", "--quiet", *options, change.name])
+    elif current is None:
+        run([*uv, "add", "--frozen", "--quiet", "--raw", *options, wanted])
+    else:
+        replace_requirement(current, wanted)
+
+
 def set_aside(changes: list[Change], uv: list[str]) -> None:
     """Make the dependency lists what the release wrote (your other edits stay)."""
     for change in changes:
-        options = uv_list_options(change.where)
-        if change.release is None:
-            run([*uv, "remove", "--frozen", "--quiet", *options, change.name])
-        elif change.yours is None:
-            run([*uv, "add", "--frozen", "--quiet", "--raw", *options, change.release])
-        else:
-            replace_requirement(change.yours, change.release)
+        set_requirement(change, change.yours, change.release, uv)
 
 
 def reapply(changes: list[Change], updated: dict[str, Any], uv: list[str]) -> list[str]:
@@ -165,18 +170,13 @@ def reapply(changes: list[Change], updated: dict[str, Any], uv: list[str]) -> li
     lists = requirement_lists(updated)
     for change in changes:
         now = lists.get(change.where, {}).get(change.name)
-        options = uv_list_options(change.where)
         if now != change.release:  # the release changed this package too: its line wins
             notes.append(
                 f"{change.name}: you had {change.yours or 'removed it'}, the new release has "
                 f"{now or 'dropped it'}; kept the release's (change it again if you need to)"
             )
-        elif change.yours is None:
-            run([*uv, "remove", "--frozen", "--quiet", *options, change.name])
-        elif change.release is None:
-            run([*uv, "add", "--frozen", "--quiet", "--raw", *options, change.yours])
         else:
-            replace_requirement(change.release, change.yours)
+            set_requirement(change, change.release, change.yours, uv)
     return notes
 
 
