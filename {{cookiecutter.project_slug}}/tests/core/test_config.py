@@ -24,6 +24,15 @@ def _smoke() -> dict[str, Any]:
     return data
 
 
+def _error_of(edit: Callable[[dict[str, Any]], object]) -> str:
+    """The one-line error of the smoke config after `edit`."""
+    config = _smoke()
+    edit(config)
+    with pytest.raises(UserError) as caught:
+        parse_config(config, "smoke.yaml")
+    return str(caught.value)
+
+
 @pytest.mark.parametrize("name", ["v1.yaml", "smoke.yaml"])
 def test_shipped_configs_are_valid(name: str) -> None:
     config = load_config(CONFIGS / name)
@@ -54,11 +63,7 @@ def test_fingerprint_is_stable_and_sensitive() -> None:
 def test_bad_config_is_one_clear_line(
     edit: Callable[[dict[str, Any]], object], expected: str
 ) -> None:
-    config = _smoke()
-    edit(config)
-    with pytest.raises(UserError) as caught:
-        parse_config(config, "smoke.yaml")
-    message = str(caught.value)
+    message = _error_of(edit)
     assert expected in message
     assert message.startswith("smoke.yaml: ")
     assert "\n" not in message
@@ -125,12 +130,9 @@ def test_aliases_are_read_up_to_a_bound(tmp_path: Path) -> None:
 def test_messages_cut_long_values_short(
     edit: Callable[[dict[str, Any]], object], expected: str
 ) -> None:
-    config = _smoke()
-    edit(config)
-    with pytest.raises(UserError) as caught:
-        parse_config(config, "smoke.yaml")
-    assert expected in str(caught.value)
-    assert len(str(caught.value)) < 600
+    message = _error_of(edit)
+    assert expected in message
+    assert len(message) < 600
 
 
 def test_monitoring_defaults_are_the_documented_ones() -> None:

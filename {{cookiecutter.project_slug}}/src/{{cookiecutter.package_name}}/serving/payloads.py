@@ -16,7 +16,7 @@ from pydantic_core import PydanticCustomError
 from ..core.schema import FeatureColumn, RawColumn, schema
 
 STRICT = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False)
-# The longest category a request may hold, in characters. Categories are names (a plan, a region),
+# The longest category a request may hold, in characters. Categories are names (a tier, a country),
 # not free text; a bound keeps every logged line small enough for the monitoring job's reader and
 # its drift report (an unbounded string once stopped monitoring), with room to spare for real
 # names. A longer value is a 422 naming the field and the limit.
