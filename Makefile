@@ -15,10 +15,10 @@ setup: ## Install the template's own locked dev environment
 	$(UV) sync --locked
 
 test: setup ## All template tests: renders, engine equivalence, answer validation, generated `make ci`
-	$(UV) run --locked pytest -n $(PYTEST_WORKERS)
+	$(UV) run --locked pytest -n $(PYTEST_WORKERS) --dist worksteal
 
 test-fast: setup ## The template tests that do not install a generated project (seconds)
-	$(UV) run --locked pytest -n $(PYTEST_WORKERS) -m "not slow"
+	$(UV) run --locked pytest -n $(PYTEST_WORKERS) --dist worksteal -m "not slow"
 
 demo: setup ## Render a project with defaults into a temporary folder and run features -> train -> registry
 	$(UV) run --locked python scripts/demo.py
