@@ -107,6 +107,11 @@ class Processes:
             )
         self._started.append(process)
 
+    @property
+    def pids(self) -> list[int]:
+        """The started processes' ids (each also its process group's id)."""
+        return [process.pid for process in self._started]
+
     def wait_until(self, url: str, log: Path) -> None:
         """Wait until `url` answers 200; fail if the last started process exits first."""
         process = self._started[-1]
