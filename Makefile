@@ -4,9 +4,11 @@ UV := $(shell command -v uv 2>/dev/null || { python3 -m pip install --quiet uv >
 export UV
 export MLFLOW_DISABLE_TELEMETRY ?= true
 export DO_NOT_TRACK ?= true
+# Material for MkDocs prints an end-of-life banner on every build (docs/maintaining.md).
+export NO_MKDOCS_2_WARNING ?= 1
 PYTEST_WORKERS ?= 2
 
-.PHONY: help setup test test-fast demo bench bench-serving bench-monitoring bench-schema lock engines lint
+.PHONY: help setup test test-fast demo docs docs-build screenshots bench bench-serving bench-monitoring bench-schema lock engines lint
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-17s %s\n", $$1, $$2}'
@@ -20,8 +22,17 @@ test: setup ## All template tests: renders, engine equivalence, answer validatio
 test-fast: setup ## The template tests that do not install a generated project (seconds)
 	$(UV) run --locked pytest -n $(PYTEST_WORKERS) --dist worksteal -m "not slow"
 
-demo: setup ## Render a project with defaults into a temporary folder and run features -> train -> registry
+demo: setup ## Render a project into a temporary folder and run its loop: train, promote, serve, replay, monitor
 	$(UV) run --locked python scripts/demo.py
+
+docs: setup ## Serve the documentation site with live reload (http://127.0.0.1:8000)
+	$(UV) run --locked mkdocs serve
+
+docs-build: setup ## Build the documentation site strictly into build/site (a broken link fails)
+	$(UV) run --locked mkdocs build --strict
+
+screenshots: setup ## Regenerate docs/images/ from a real run (headless Chromium: apt-get install -y chromium)
+	$(UV) run --locked python scripts/screenshots.py
 
 bench: setup ## Benchmarks: render, warm `uv sync --locked`, smoke training run (see benchmarks/README.md)
 	$(UV) run --locked python benchmarks/run.py
