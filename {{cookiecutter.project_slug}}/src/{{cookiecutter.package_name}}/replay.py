@@ -37,7 +37,7 @@ def parse_shifts(items: list[str]) -> dict[str, float]:
         column, _, factor = item.partition("=")
         if column not in numeric:
             raise UserError(
-                f"--shift {shown(item)}: '{shown(column)}' is not a numeric feature; "
+                f"--shift {shown(item)}: {shown(column)} is not a numeric feature; "
                 f"use COLUMN=FACTOR with one of {', '.join(numeric[:8])}"
             )
         try:
@@ -64,7 +64,7 @@ def feature_rows(
     features = derive_features(raw, config.as_of)
     if rows is not None:
         features = features.limit(rows)
-    frame = features.to_pandas()[feature_names()]
+    frame: pd.DataFrame = features.to_pandas()[feature_names()]
     contract = schema()
     raw_names = {c.name for c in contract.raw_columns}
     for column, factor in (shifts or {}).items():
@@ -133,7 +133,9 @@ def http_post(url: str, timeout: float = 30.0) -> Post:
 
     def post(batch: list[Record]) -> dict[str, Any]:
         try:
-            response = pool.request("POST", target, body=json.dumps({"records": batch}), headers=headers)
+            response = pool.request(
+                "POST", target, body=json.dumps({"records": batch}), headers=headers
+            )
         except urllib3.exceptions.HTTPError as error:
             raise UserError(
                 f"cannot reach {shown(target)} ({type(error).__name__}); start the service first "
