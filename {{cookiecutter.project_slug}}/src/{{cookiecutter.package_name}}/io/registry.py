@@ -11,6 +11,7 @@ starts, imports MLflow alone. Models are loaded only through skops with fixed tr
 from __future__ import annotations
 
 import os
+import platform
 import re
 import tempfile
 import warnings
@@ -178,7 +179,7 @@ def log_and_register(record: TrainingRecord) -> RegisteredVersion:
                 skops_trusted_types=SKOPS_TRUSTED_TYPES,
                 signature=signature,
                 input_example=record.input_example,
-                pip_requirements=[f"{p}=={version(p)}" for p in MODEL_REQUIREMENTS],
+                conda_env=_model_environment(),
                 registered_model_name=record.model_name,
             )
     registered = RegisteredVersion(
@@ -190,6 +191,20 @@ def log_and_register(record: TrainingRecord) -> RegisteredVersion:
     for key, value in record.tags.items():
         client.set_model_version_tag(registered.name, registered.version, key, value)
     return registered
+
+
+def _model_environment() -> dict[str, Any]:
+    """The model's pinned requirements as a conda env, which MLflow writes as given.
+
+    Given as `pip_requirements`, MLflow also looks up the pip installed here to pin it in
+    conda.yaml, and warns on every run in a uv environment, which has no pip.
+    """
+    pinned = [f"{p}=={version(p)}" for p in MODEL_REQUIREMENTS]
+    return {
+        "name": "mlflow-env",
+        "channels": ["conda-forge"],
+        "dependencies": [f"python={platform.python_version()}", "pip", {"pip": pinned}],
+    }
 
 
 def _log_frame(frame: pd.DataFrame, artifact: str) -> None:

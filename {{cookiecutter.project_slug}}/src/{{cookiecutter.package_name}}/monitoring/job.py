@@ -195,6 +195,12 @@ def monitor(
         from ..io import registry
 
         requested = model or alias_uri(config.registry.model_name, registry.CHAMPION)
+        if model is None and registry.alias_version(config.registry.model_name, registry.CHAMPION) is None:
+            name = config.registry.model_name
+            raise UserError(
+                f"no champion yet for {name}: run `make promote MODEL=models:/{name}/<version>` "
+                f"(the version `make train` printed) or pass MODEL=models:/{name}/<version>"
+            )
         version = registry.resolve_version(requested)
         reference = registry.load_reference(version)
         check_reference(reference, version.uri, [*feature_names(), score])
