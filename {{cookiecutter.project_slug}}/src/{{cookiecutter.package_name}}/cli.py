@@ -34,8 +34,16 @@ def main() -> None:
     """The console script and `python -m`: run the CLI; exit with its code.
 
     Typer would answer a command-line mistake with a usage box; here it is one `error:` line
-    naming the command, like every other bad input, with the same exit code (2).
+    naming the command, like every other bad input, with the same exit code (2). Logging is
+    configured first (LOG_LEVEL, LOG_FORMAT; see core/logs.py).
     """
+    from .core import logs
+
+    try:
+        logs.configure()
+    except UserError as error:
+        typer.echo(f"error: {error}", err=True)
+        sys.exit(2)
     try:
         code = app(standalone_mode=False)
     except typer.TyperException as error:  # the base of typer's (vendored) click errors
