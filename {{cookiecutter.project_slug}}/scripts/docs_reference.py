@@ -41,16 +41,14 @@ def _type(annotation: Any) -> str:
         return " or ".join("none" if p == "NoneType" else p for p in parts)
     if typing.get_origin(annotation) is typing.Literal:
         return " / ".join(f"`{a}`" for a in typing.get_args(annotation))
-    return str(annotation).replace("typing.", "")
+    return re.sub(r"\b(?:\w+\.)+(\w+)", r"\1", str(annotation))  # dotted names: their last part
 
 
 def _default(field: FieldInfo) -> str:
     if field.is_required():
         return "required"
-    if field.default_factory is not None:
-        value = field.default_factory()  # type: ignore[call-arg]
-    else:
-        value = field.default
+    factory = field.default_factory
+    value = field.default if factory is None else factory()  # type: ignore[call-arg]
     if isinstance(value, BaseModel):
         return "see below"
     return "—" if value is None or value is PydanticUndefined else f"`{value}`"
@@ -64,8 +62,8 @@ def _model_rows(model: type[BaseModel], prefix: str = "") -> Iterator[str]:
         if isinstance(annotation, type) and issubclass(annotation, BaseModel):
             sections.append((key, annotation))
             continue
-        described = field.description or ""
-        yield f"| `{key}` | {_cell(_type(annotation))} | {_cell(_default(field))} | {_cell(described)} |"
+        cells = [_type(annotation), _default(field), field.description or ""]
+        yield f"| `{key}` | " + " | ".join(_cell(c) for c in cells) + " |"
     for key, section in sections:
         doc = (section.__doc__ or "").strip().splitlines()[0] if section.__doc__ else ""
         yield f"| `{key}` | section | | {_cell(doc)} |"
@@ -118,7 +116,11 @@ def exit_codes_table() -> str:
         "| 0 | done; `monitor`: verdict `ok` |",
         "| 1 | `gate` or `promote`: a metric regressed; `schema infer`: the schema differs |",
         "| 2 | a user error: one `error: ...` line naming the problem and the fix |",
-        *(f"| {code} | `monitor`: verdict `{verdicts[code]}` |" for code in sorted(verdicts) if code),
+        *(
+            f"| {code} | `monitor`: verdict `{verdicts[code]}` |"
+            for code in sorted(verdicts)
+            if code
+        ),
     ]
     return "| code | meaning |\n|---|---|\n" + "\n".join(rows) + "\n"
 
