@@ -24,6 +24,7 @@ from ..core.schema import feature_names, target
 from ..features import FeatureSet, Split, build_features, split
 from ..io import data, registry
 from . import plots
+from .card import CardFacts, model_card
 
 LOCK_FILE = Path("uv.lock")
 INPUT_EXAMPLE_ROWS = 5
@@ -184,8 +185,20 @@ def train(config: ProjectConfig) -> TrainingResult:
         figures=figures,
         reference=reference_sample(model, features.frame, parts, config),
     )
+    champion = registry.champion_metrics(config.registry.model_name)
     with logs.step("train: log and register"):
         version = registry.log_and_register(record)
+    facts = CardFacts(
+        version.name,
+        version.version,
+        version.run_id,
+        tags,
+        features.manifest,
+        result.metrics,
+        result.baseline_metrics,
+        champion,
+    )
+    registry.log_card(version.run_id, model_card(model, config, facts))
     return TrainingResult(
         version=version,
         metrics=result.metrics,
