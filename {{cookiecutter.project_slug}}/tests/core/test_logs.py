@@ -13,7 +13,7 @@ from {{ cookiecutter.package_name }}.core.errors import UserError
 @pytest.fixture(autouse=True)
 def restore_logging() -> Iterator[None]:
     """Put the root logger and the library loggers back as they were."""
-    loggers = [logging.getLogger(), *map(logging.getLogger, logs.LIBRARY_LOGGERS)]
+    loggers = [logging.getLogger(), *map(logging.getLogger, logs.LEVELLED)]
     saved = [(lg, lg.handlers[:], lg.level, lg.propagate) for lg in loggers]
     yield
     for logger, handlers, level, propagate in saved:
@@ -46,7 +46,7 @@ def test_plain_text_by_default_and_steps_one_line_each(
     monkeypatch.delenv("LOG_LEVEL", raising=False)
     logs.configure()
     with logs.step("train: fit"):
-        pass
+        logging.getLogger("alembic.runtime.migration").info("a library's detail: not shown")
     [line] = capsys.readouterr().err.strip().splitlines()
     assert " INFO progress: train: fit: " in line and line.endswith(" s")
 

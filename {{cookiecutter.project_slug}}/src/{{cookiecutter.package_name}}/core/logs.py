@@ -34,6 +34,9 @@ TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 # The loggers of the libraries the project runs, sent through the project's handler.
 LIBRARY_LOGGERS = ("uvicorn", "uvicorn.error", "uvicorn.access", "mlflow")
 progress_logger = logging.getLogger("progress")
+# Shown at LOG_LEVEL: the project's own loggers, its progress lines and the libraries above. Any
+# other library's records (e.g. the registry's database migrations) from WARNING up only.
+LEVELLED = (__name__.split(".")[0], progress_logger.name, *LIBRARY_LOGGERS)
 
 
 class JsonLines(logging.Formatter):
@@ -82,10 +85,8 @@ def dict_config() -> dict[str, Any]:
                 "stream": "ext://sys.stderr",
             }
         },
-        "root": {"level": level, "handlers": ["stderr"]},
-        "loggers": {
-            name: {"handlers": [], "propagate": True, "level": level} for name in LIBRARY_LOGGERS
-        },
+        "root": {"level": max(level, "WARNING", key=LEVELS.index), "handlers": ["stderr"]},
+        "loggers": {name: {"handlers": [], "propagate": True, "level": level} for name in LEVELLED},
     }
 
 
