@@ -24,7 +24,6 @@ from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING
 
-from ..core import logs
 from ..core.errors import UserError
 from ..core.schema import feature_names
 from ..io import exported_model
@@ -220,7 +219,6 @@ def run(settings: ServiceSettings, fetch: ModelFetch, host: str, port: int, work
             port=port,
             workers=workers,
             access_log=False,
-            log_config=logs.dict_config(),  # uvicorn's loggers through the project's handler
             timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
         )
         if workers == 1:
