@@ -2,7 +2,8 @@
 
 Log records go to stderr: plain text (`time level logger: message`) by default, one JSON object
 per line with LOG_FORMAT=json (for log collectors), at the level LOG_LEVEL names (default INFO).
-uvicorn's and MLflow's loggers go through the same handler. What a command reports to its user
+MLflow's loggers go through the same handler (and uvicorn's, where uvicorn does not
+configure its own). What a command reports to its user
 (tables, verdicts, the version it registered) stays on stdout and is not logging.
 """
 
