@@ -79,6 +79,10 @@ def test_ci_passes_on_the_sample_and_on_a_team_s_own_table(
         subprocess.run(["make", "smoke", "gate"], cwd=project, env=env, check=True)
     else:
         subprocess.run(["make", "ci"], cwd=project, env=env, check=True)
+    # The project's docs site, strictly (a broken link or page fails), reference tables included.
+    subprocess.run(["make", "docs-build"], cwd=project, env=env, check=True)
+    reference = (project / "build" / "site" / "reference" / "index.html").read_text()
+    assert "MLFLOW_TRACKING_URI" in reference and "/predict" in reference
 
     with sqlite3.connect(project / "mlflow.db") as db:
         versions = db.execute("SELECT name, version FROM model_versions").fetchall()

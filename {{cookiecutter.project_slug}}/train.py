@@ -2,7 +2,8 @@
 
 import sys
 
-from {{ cookiecutter.package_name }}.cli import app
+from {{ cookiecutter.package_name }}.cli import main
 
 if __name__ == "__main__":
-    app(["train", *sys.argv[1:]])
+    sys.argv[1:1] = ["train"]
+    main()

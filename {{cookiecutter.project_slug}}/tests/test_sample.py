@@ -15,6 +15,7 @@ import pytest
 from {{ cookiecutter.package_name }}.core.config import load_config
 from {{ cookiecutter.package_name }}.core.schema import schema
 from {{ cookiecutter.package_name }}.features import build_features
+from {{ cookiecutter.package_name }}.replay import EXAMPLE_FILE, example_request
 from tests.helpers import PROJECT, project_config, run_process
 
 if TYPE_CHECKING:
@@ -79,3 +80,10 @@ def test_full_config_clearly_beats_the_trivial_baseline(full_run: "Evaluation") 
     assert checked
     for name in checked:
         assert full_run.metrics[name] >= full_run.baseline_metrics[name] + CLEAR_MARGIN[name]
+
+
+def test_the_shipped_example_request_is_the_samples_first_rows() -> None:
+    config = project_config("v1.yaml")
+    assert (PROJECT / EXAMPLE_FILE).read_text() == example_request(
+        config.data.raw_path, config.data
+    ), "examples/request.json is out of date: run `make example-request`"

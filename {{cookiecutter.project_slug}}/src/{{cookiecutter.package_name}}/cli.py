@@ -34,8 +34,16 @@ def main() -> None:
     """The console script and `python -m`: run the CLI; exit with its code.
 
     Typer would answer a command-line mistake with a usage box; here it is one `error:` line
-    naming the command, like every other bad input, with the same exit code (2).
+    naming the command, like every other bad input, with the same exit code (2). Logging is
+    configured first (LOG_LEVEL, LOG_FORMAT; see core/logs.py).
     """
+    from .core import logs
+
+    try:
+        logs.configure()
+    except UserError as error:
+        typer.echo(f"error: {error}", err=True)
+        sys.exit(2)
     try:
         code = app(standalone_mode=False)
     except typer.TyperException as error:  # the base of typer's (vendored) click errors
@@ -154,6 +162,65 @@ def train_command(
         )
         metrics_file.write(metrics_out, record)
     typer.echo(f"registered {result.version.uri} (run {result.version.run_id})")
+
+
+@app.command("example-request")
+def example_request_command(
+    config_path: ConfigOption = Path("configs/v1.yaml"),
+    table: Annotated[
+        Path | None, typer.Option(help="A raw table (CSV/Parquet); default: data.raw_path.")
+    ] = None,
+    rows: Annotated[int, typer.Option(min=1, help="Records in the request.")] = 2,
+    out: Annotated[Path, typer.Option(help="The file to write.")] = Path("examples/request.json"),
+) -> None:
+    """Write a /predict body made of the table's first rows, as the service expects them."""
+    from .core.config import load_config
+    from .replay import example_request
+
+    with user_errors():
+        config = load_config(config_path).data
+        text = example_request(table or config.raw_path, config, rows)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(text)
+    typer.echo(
+        f"wrote {out}: {rows} record(s); send it with `curl -s localhost:8000/predict "
+        f"-H 'content-type: application/json' -d @{out}`"
+    )
+
+
+@app.command("replay")
+def replay_command(
+    config_path: ConfigOption = Path("configs/v1.yaml"),
+    table: Annotated[
+        Path | None, typer.Option(help="A raw table (CSV/Parquet); default: data.raw_path.")
+    ] = None,
+    url: Annotated[str, typer.Option(help="The running service.")] = "http://127.0.0.1:8000",
+    rows: Annotated[
+        int | None, typer.Option(min=1, help="Send only the first N rows; default: all.")
+    ] = None,
+    batch: Annotated[int, typer.Option(min=1, help="Records per request.")] = 200,
+    shift: Annotated[
+        list[str] | None,
+        typer.Option(help="COLUMN=FACTOR: multiply a numeric feature (to see drift); repeatable."),
+    ] = None,
+) -> None:
+    """Send a table's rows through the running service's /predict, in batches (then: monitor)."""
+    from .core.config import load_config
+    from .replay import feature_rows, http_post, parse_shifts, replay
+
+    with user_errors():
+        config = load_config(config_path)
+        shifts = parse_shifts(shift or [])
+        frame = feature_rows(table or config.data.raw_path, config.data, rows, shifts)
+        done = replay(frame, http_post(url), batch)
+    typer.echo(
+        f"replayed {done.rows} rows in {done.requests} requests to {url}: "
+        f"{done.model_name} version {done.model_version}"
+    )
+    typer.echo(
+        f"next: make monitor MODEL=models:/{done.model_name}/{done.model_version} "
+        f"(needs monitoring.min_rows, {config.monitoring.min_rows}, in the window)"
+    )
 
 
 @app.command("init-registry")

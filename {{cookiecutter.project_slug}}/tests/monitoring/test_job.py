@@ -291,6 +291,16 @@ def test_bad_arguments_are_user_errors(trained: Trained, args: list[str], expect
     assert_user_error(result, expected)
 
 
+def test_no_champion_yet_names_the_next_command(trained: Trained) -> None:
+    config = configure("no-champion")
+    values = yaml.safe_load(config.read_text())
+    values["registry"]["model_name"] = "never-promoted"
+    config.write_text(yaml.safe_dump(values, allow_unicode=True))
+    Path("logs/no-champion").mkdir(parents=True)
+    result = CliRunner().invoke(app, ["monitor", "--config", str(config), "--since", "1h"])
+    assert_user_error(result, "no champion yet for never-promoted: run `make promote MODEL=")
+
+
 def test_an_alias_resolves_to_its_version(trained: Trained) -> None:
     registry.set_alias(MODEL, "champion", "1")
     config = configure("alias")

@@ -6,6 +6,7 @@ import pytest
 from {{ cookiecutter.package_name }}.core.config import load_config
 from {{ cookiecutter.package_name }}.features import build_features, split
 from {{ cookiecutter.package_name }}.io import registry
+from {{ cookiecutter.package_name }}.io.exported_model import CARD_FILE
 from {{ cookiecutter.package_name }}.training.train import Evaluation, train
 from tests.helpers import registered_versions
 
@@ -37,3 +38,8 @@ def test_smoke_run_registers_a_version_and_repeats_exactly(workdir: Path) -> Non
     model = registry.load_model(first.version.uri)
     parts = split(build_features(config.data).frame, config)
     np.testing.assert_array_equal(model.predict(parts.x_test), first.test_predictions)
+
+    # Each version's model card travels with it: stored with the run, copied by the export.
+    registry.export_model(second.version.uri, workdir / "export")
+    card = (workdir / "export" / CARD_FILE).read_text()
+    assert second.version.uri in card and "trivial baseline" in card

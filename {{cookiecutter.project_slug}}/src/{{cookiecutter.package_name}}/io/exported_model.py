@@ -22,6 +22,8 @@ if TYPE_CHECKING:
     from sklearn.pipeline import Pipeline
 
 INFO_FILE = "model-info.json"
+# The version's model card (Markdown), stored with its run at training time; copied when present.
+CARD_FILE = "model_card.md"
 # An exported model as loaded: its metadata and the pipeline.
 Bundle = tuple["ModelInfo", "Pipeline"]
 

@@ -11,6 +11,7 @@ starts, imports MLflow alone. Models are loaded only through skops with fixed tr
 from __future__ import annotations
 
 import os
+import platform
 import re
 import tempfile
 import warnings
@@ -178,7 +179,7 @@ def log_and_register(record: TrainingRecord) -> RegisteredVersion:
                 skops_trusted_types=SKOPS_TRUSTED_TYPES,
                 signature=signature,
                 input_example=record.input_example,
-                pip_requirements=[f"{p}=={version(p)}" for p in MODEL_REQUIREMENTS],
+                conda_env=_model_environment(),
                 registered_model_name=record.model_name,
             )
     registered = RegisteredVersion(
@@ -190,6 +191,20 @@ def log_and_register(record: TrainingRecord) -> RegisteredVersion:
     for key, value in record.tags.items():
         client.set_model_version_tag(registered.name, registered.version, key, value)
     return registered
+
+
+def _model_environment() -> dict[str, Any]:
+    """The model's pinned requirements as a conda env, which MLflow writes as given.
+
+    Given as `pip_requirements`, MLflow also looks up the pip installed here to pin it in
+    conda.yaml, and warns on every run in a uv environment, which has no pip.
+    """
+    pinned = [f"{p}=={version(p)}" for p in MODEL_REQUIREMENTS]
+    return {
+        "name": "mlflow-env",
+        "channels": ["conda-forge"],
+        "dependencies": [f"python={platform.python_version()}", "pip", {"pip": pinned}],
+    }
 
 
 def _log_frame(frame: pd.DataFrame, artifact: str) -> None:
@@ -228,9 +243,30 @@ def set_alias(name: str, alias: str, version: str) -> None:
     MlflowClient().set_registered_model_alias(name, alias, version)
 
 
+def champion_metrics(name: str) -> tuple[str, dict[str, float]] | None:
+    """The champion's version and its run's metrics, or None when there is no champion."""
+    version = alias_version(name, CHAMPION)
+    if version is None:
+        return None
+    return version, run_metrics(str(MlflowClient().get_model_version(name, version).run_id))
+
+
+def log_card(run_id: str, text: str) -> None:
+    """Store a version's model card with its run (`model_card.md`); `export_model` copies it."""
+    MlflowClient().log_text(run_id, text, exported_model.CARD_FILE)
+
+
 def tag_version(name: str, version: str, key: str, value: str) -> None:
     """Set a tag on a model version."""
     MlflowClient().set_model_version_tag(name, version, key, value)
+
+
+def _copy_card(run_id: str, destination: Path) -> None:
+    """Copy the version's model card into the export folder, if its run has one."""
+    if any(f.path == exported_model.CARD_FILE for f in MlflowClient().list_artifacts(run_id)):
+        mlflow.artifacts.download_artifacts(
+            run_id=run_id, artifact_path=exported_model.CARD_FILE, dst_path=str(destination)
+        )
 
 
 def _signature(signature: ModelSignature | None) -> dict[str, Any]:
@@ -267,6 +303,7 @@ def export_model(uri: str, destination: Path) -> exported_model.ModelInfo:
         mlflow.artifacts.download_artifacts(
             artifact_uri=version_uri(name, version), dst_path=str(destination)
         )
+        _copy_card(str(found.run_id), destination)
     except MlflowException as error:
         raise UserError(f"cannot load model {uri}: {error.message}") from None
     stored = mlflow.models.Model.load(str(destination))

@@ -25,6 +25,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ..core import logs
 from ..core.config import ProjectConfig
 from ..core.errors import UserError
 from ..core.metrics import evaluate_defined
@@ -195,18 +196,34 @@ def monitor(
         from ..io import registry
 
         requested = model or alias_uri(config.registry.model_name, registry.CHAMPION)
+        if (
+            model is None
+            and registry.alias_version(config.registry.model_name, registry.CHAMPION) is None
+        ):
+            name = config.registry.model_name
+            raise UserError(
+                f"no champion yet for {name}: run `make promote MODEL=models:/{name}/<version>` "
+                f"(the version `make train` printed) or pass MODEL=models:/{name}/<version>"
+            )
         version = registry.resolve_version(requested)
         reference = registry.load_reference(version)
         check_reference(reference, version.uri, [*feature_names(), score])
-        log = reading.result().window(version.name, version.version)
+        with logs.step("monitor: read the log"):
+            log = reading.result().window(version.name, version.version)
     folder = monitoring.output_dir / f"{now:%Y%m%dT%H%M%SZ}-{version.name}-v{version.version}"
     folder.mkdir(parents=True, exist_ok=True)
     report: Path | None = None
     drift = None
     if log.rows >= monitoring.min_rows:
-        drift = measure(
-            reference, log.frame, monitoring, score, folder / REPORT_FILE, evidently_worker.measure
-        )
+        with logs.step("monitor: drift report"):
+            drift = measure(
+                reference,
+                log.frame,
+                monitoring,
+                score,
+                folder / REPORT_FILE,
+                evidently_worker.measure,
+            )
         report = folder / REPORT_FILE if (folder / REPORT_FILE).is_file() else None
     summary = Summary(
         requested=requested,

@@ -299,6 +299,23 @@ def create_app(settings: ServiceSettings, loaded: exported_model.Bundle | None =
             signature=info.signature,
         )
 
+    @app.get(
+        "/model/card",
+        response_class=Response,
+        responses={
+            200: {"content": {"text/markdown": {}}},
+            404: {"model": Problem},
+            503: {"model": Problem},
+        },
+    )
+    async def model_card(request: Request) -> Response:
+        """The served version's model card (Markdown), written when it was trained."""
+        served(request)
+        card = settings.model_dir / exported_model.CARD_FILE if settings.model_dir else None
+        if card is None or not card.is_file():
+            raise HTTPException(404, "this version has no model card; versions trained now get one")
+        return Response(card.read_text(encoding="utf-8"), media_type="text/markdown")
+
     @app.get("/metrics", response_class=Response, responses={200: {"content": {CONTENT_TYPE: {}}}})
     async def prometheus_metrics() -> Response:
         """Prometheus: requests, latency, in flight, predictions by model version, log failures."""

@@ -16,6 +16,7 @@ from sklearn.inspection import permutation_importance
 from sklearn.pipeline import Pipeline
 
 from .. import TEMPLATE_VERSION
+from ..core import logs
 from ..core.config import ProjectConfig
 from ..core.estimators import build_pipeline, check_params
 from ..core.metrics import evaluate, predict
@@ -23,6 +24,7 @@ from ..core.schema import feature_names, target
 from ..features import FeatureSet, Split, build_features, split
 from ..io import data, registry
 from . import plots
+from .card import CardFacts, model_card
 
 LOCK_FILE = Path("uv.lock")
 INPUT_EXAMPLE_ROWS = 5
@@ -146,11 +148,15 @@ def _tags(config: ProjectConfig, features: FeatureSet) -> dict[str, str]:
 def train(config: ProjectConfig) -> TrainingResult:
     """Build features, fit, evaluate, then log the run and register a new model version."""
     check_params(config.problem_type, config.model.estimator, config.model.params)  # fail early
-    features = build_features(config.data)
+    with logs.step("train: features"):
+        features = build_features(config.data)
     parts = split(features.frame, config)
-    model, result = fit_and_evaluate(parts, config)
+    with logs.step("train: fit and evaluate"):
+        model, result = fit_and_evaluate(parts, config)
     baseline = {f"baseline_{name}": value for name, value in result.baseline_metrics.items()}
     tags = _tags(config, features)
+    with logs.step("train: plots"):
+        figures = _figures(model, parts, result, config)
     record = registry.TrainingRecord(
         experiment=config.registry.experiment,
         run_name=config.run_name,
@@ -176,10 +182,23 @@ def train(config: ProjectConfig) -> TrainingResult:
             "config.yaml": yaml.safe_dump(config.model_dump(mode="json"), sort_keys=False),
             "features/manifest.json": json.dumps(features.manifest, indent=2) + "\n",
         },
-        figures=_figures(model, parts, result, config),
+        figures=figures,
         reference=reference_sample(model, features.frame, parts, config),
     )
-    version = registry.log_and_register(record)
+    champion = registry.champion_metrics(config.registry.model_name)
+    with logs.step("train: log and register"):
+        version = registry.log_and_register(record)
+    facts = CardFacts(
+        version.name,
+        version.version,
+        version.run_id,
+        tags,
+        features.manifest,
+        result.metrics,
+        result.baseline_metrics,
+        champion,
+    )
+    registry.log_card(version.run_id, model_card(model, config, facts))
     return TrainingResult(
         version=version,
         metrics=result.metrics,
