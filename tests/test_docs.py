@@ -38,7 +38,8 @@ def page(site: Path, name: str) -> str:
 
 
 def test_every_error_message_is_on_the_troubleshooting_page(site: Path) -> None:
-    text = re.sub(r"<[^>]+>", "", page(site, "troubleshooting"))
+    built = (site / "troubleshooting" / "index.html").read_text(encoding="utf-8")
+    text = html.unescape(re.sub(r"<[^>]+>", "", built))  # tags first: a message may say <version>
     messages = user_errors()
     assert len(messages) > 50
     assert [m.text for m in messages if f"error: {m.text}" not in text] == []
@@ -74,5 +75,4 @@ def test_the_site_is_not_rendered_into_projects(default_project: Path) -> None:
     site_files.add((ROOT / "mkdocs.yml").read_bytes())
     rendered = tree(default_project)
     assert [name for name, data in rendered.items() if data in site_files] == []
-    assert not (default_project / "docs" / "getting-started.md").exists()
     assert TEMPLATE.name not in rendered

@@ -26,7 +26,6 @@ from types import FrameType
 from ml_template_dev import ROOT, UV
 from ml_template_dev.render import render_copier
 
-REPLAY = ROOT / "scripts" / "replay_sample.py"
 STARTUP_SECONDS = 180.0
 
 
@@ -178,12 +177,8 @@ def mlflow_ui(children: Processes, project: Path, port: int) -> str:
 
 
 def replay(project: Path, url: str) -> str:
-    """Send the sample table's rows to the service (REPLAY, in the project's environment)."""
-    return run(
-        "replay the sample as traffic",
-        [*UV, "run", "--locked", "python", str(REPLAY), url],
-        project,
-    )
+    """Send the sample table's rows to the service with the project's own `make replay`."""
+    return run("replay the sample as traffic", ["make", "replay", f"URL={url}"], project)
 
 
 @dataclass(frozen=True)
