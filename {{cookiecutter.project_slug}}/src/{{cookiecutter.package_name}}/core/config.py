@@ -5,13 +5,14 @@ import json
 import reprlib
 from datetime import date
 from pathlib import Path
-from typing import Any, Literal, get_args
+from typing import Annotated, Any, Literal, get_args
 
 import yaml
 from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    StringConstraints,
     ValidationError,
     model_validator,
 )
@@ -148,11 +149,16 @@ class ColumnDrift(Strict):
     threshold: float = Field(gt=0.0)
 
 
+# An object-storage prefix (`s3://bucket/prefix`): kept as text, as a Path would fold its `//`.
+S3Prefix = Annotated[str, StringConstraints(pattern=r"^s3://[^/\s]+(/\S*)?$")]
+
+
 class MonitoringConfig(Strict):
     """The monitoring job: where the log is, what counts as drift, and how much data it reads."""
 
-    log_dir: Path = Field(
-        default=Path("logs/predictions"), description="The service's PREDICTION_LOG_DIR."
+    log_dir: S3Prefix | Path = Field(
+        default=Path("logs/predictions"),
+        description="The service's PREDICTION_LOG_DIR, or the s3:// prefix it is shipped to.",
     )
     output_dir: Path = Path("monitoring/reports")
     labels_path: Path = Field(

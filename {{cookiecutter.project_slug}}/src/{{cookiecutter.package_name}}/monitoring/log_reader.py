@@ -7,17 +7,26 @@ pandas, per model version a seeded sample when there are more than `sample_above
 rows' features are decoded). One deliberate difference: a row number beyond 64 bits, which the
 writer never produces, counts as malformed here.
 
+Object storage: a `s3://bucket/prefix` log is copied into a temporary folder by pyarrow's S3
+client (credentials, region and endpoint from the standard AWS variables and files, e.g.
+AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_REGION, AWS_ENDPOINT_URL), then read as a local one.
+DuckDB's own S3 reader is its httpfs extension, which it downloads at run time.
+
 Line length: the service writes short lines (its categories are bounded), but a log may hold
 longer ones (an older version, a larger MAX_BODY_BYTES, a hand-edited file). Lines up to
 `LONGEST_LINE` (4 GiB) are read like any other; a longer one is a one-line error naming the limit.
 """
 
+import fnmatch
 import json
 import math
 import os
 import re
-from collections.abc import Callable
+import shutil
+import tempfile
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -28,6 +37,8 @@ import pandas as pd
 from ..core.errors import UserError
 from ..core.schema import Schema, feature_names
 from ..io.prediction_log import FILE_PATTERN
+
+S3_SCHEME = "s3://"
 
 
 def _string(value: str) -> str:
@@ -215,8 +226,18 @@ def read_log(
     Above `sample_above` rows, a version's rows are sampled: the `sample_rows` rows with the
     smallest hash of (seed, request id, row), a uniform random sample without replacement that
     depends on neither file order nor threads, so the same log, window and seed always give the
-    same rows.
+    same rows. `directory` may be a `s3://bucket/prefix` (see the module's docstring).
     """
+    if isinstance(directory, str) and directory.startswith(S3_SCHEME):
+        with _s3_copy(directory) as copy:
+            return read_log(
+                copy,
+                start=start,
+                end=end,
+                sample_above=sample_above,
+                sample_rows=sample_rows,
+                seed=seed,
+            )
     directory = Path(directory)
     if not directory.is_dir():
         raise UserError(
@@ -248,6 +269,42 @@ def read_log(
         sample_above=sample_above,
         sample_rows=sample_rows,
     )
+
+
+@contextmanager
+def _s3_copy(prefix: str) -> Iterator[Path]:
+    """The log files directly under an s3:// prefix, copied into a temporary folder.
+
+    The files are downloaded on a few threads; the folder is removed when the block ends. An
+    unreachable store or a missing bucket is a UserError; a prefix with no files, an empty log.
+    """
+    from pyarrow import fs  # type: ignore[import-untyped]  # no type information
+
+    with tempfile.TemporaryDirectory(prefix="prediction-log-") as scratch:
+        try:
+            store, path = fs.FileSystem.from_uri(prefix)
+            found = store.get_file_info(fs.FileSelector(path, allow_not_found=True))
+
+            def download(info: fs.FileInfo) -> None:
+                with (
+                    store.open_input_stream(info.path) as remote,
+                    (Path(scratch) / info.base_name).open("wb") as local,
+                ):
+                    shutil.copyfileobj(remote, local, 1024 * 1024)
+
+            logs = [
+                info
+                for info in found
+                if info.type == fs.FileType.File and fnmatch.fnmatch(info.base_name, FILE_PATTERN)
+            ]
+            with ThreadPoolExecutor(max_workers=8, thread_name_prefix="log-download") as pool:
+                list(pool.map(download, logs))
+        except OSError as error:
+            raise UserError(
+                f"monitoring.log_dir {prefix[:200]} cannot be read ({str(error)[:200]}); check the "
+                "bucket and the AWS_* variables (credentials, AWS_REGION, AWS_ENDPOINT_URL)"
+            ) from None
+        yield Path(scratch)
 
 
 def _read_versions(
