@@ -285,3 +285,42 @@ def monitor_command(
         outcome = job.run(config_path, model, since=since, start=start, end=end, labels=labels)
     typer.echo(outcome.text)
     raise typer.Exit(code=outcome.summary.exit_code)
+
+
+@app.command("predict")
+def predict_command(
+    model: Annotated[str, typer.Option(help=MODEL_HELP)],
+    input_path: Annotated[
+        Path, typer.Option("--input", help="Raw rows to score: a .csv or .parquet file.")
+    ],
+    output: Annotated[Path, typer.Option(help="Predictions: .parquet or .csv (by the suffix).")],
+    config_path: ConfigOption = Path("configs/v1.yaml"),
+    chunk_rows: Annotated[
+        int, typer.Option(min=1, help="Rows scored at a time (bounds the memory used).")
+    ] = 100_000,
+) -> None:
+    """Score a table of raw rows with one model version; write one prediction per row."""
+    from rich.console import Console
+    from rich.progress import Progress
+
+    from .batch import predict
+    from .core.config import load_config
+
+    with (
+        user_errors(),
+        Progress(
+            console=Console(stderr=True), disable=not sys.stderr.isatty(), transient=True
+        ) as bar,
+    ):
+        config = load_config(config_path)
+        task = bar.add_task("scoring", total=None)
+        result = predict.predict(
+            model,
+            input_path,
+            output,
+            config.data.as_of,
+            chunk_rows=chunk_rows,
+            progress=lambda done, total: bar.update(task, completed=done, total=total),
+        )
+    info = result.info
+    typer.echo(f"scored {result.rows} rows with {info.uri} (run {info.run_id}) -> {result.output}")
