@@ -10,6 +10,7 @@ import shlex
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
@@ -28,6 +29,13 @@ ConfigOption = Annotated[
     Path, typer.Option("--config", "-c", help="YAML configuration, e.g. configs/v1.yaml.")
 ]
 MODEL_HELP = "models:/<name>/<version> or models:/<name>@<alias>"
+
+
+class Engine(StrEnum):
+    """Where a step computes: the embedded DuckDB or Spark (`make setup-spark`)."""
+
+    duckdb = "duckdb"
+    spark = "spark"
 
 
 def main() -> None:
@@ -298,6 +306,12 @@ def predict_command(
     chunk_rows: Annotated[
         int, typer.Option(min=1, help="Rows scored at a time (bounds the memory used).")
     ] = 100_000,
+    engine: Annotated[
+        Engine | None,
+        typer.Option(
+            help="Where to score: duckdb (local, in chunks) or spark; default: data.engine."
+        ),
+    ] = None,
 ) -> None:
     """Score a table of raw rows with one model version; write one prediction per row."""
     from rich.console import Console
@@ -321,6 +335,7 @@ def predict_command(
             config.data.as_of,
             chunk_rows=chunk_rows,
             progress=lambda done, total: bar.update(task, completed=done, total=total),
+            engine=engine.value if engine is not None else config.data.engine,
         )
     info = result.info
     typer.echo(f"scored {result.rows} rows with {info.uri} (run {info.run_id}) -> {result.output}")

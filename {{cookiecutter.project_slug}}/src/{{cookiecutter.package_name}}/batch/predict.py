@@ -13,6 +13,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
+from typing import Literal
 
 import ibis
 import numpy as np
@@ -131,7 +132,7 @@ def score_frame(
     return result
 
 
-class _Writer:
+class Writer:
     """Writes tables to a file as Parquet or CSV, with the schema of the first table."""
 
     def __init__(self, path: Path, parquet: bool) -> None:
@@ -139,12 +140,14 @@ class _Writer:
         self._writer: pq.ParquetWriter | pyarrow.csv.CSVWriter | None = None
 
     def write(self, table: pa.Table) -> None:
+        """Append a table's rows (the first one opens the file)."""
         if self._writer is None:
             kind = pq.ParquetWriter if self.parquet else pyarrow.csv.CSVWriter
             self._writer = kind(self.path, table.schema)
         self._writer.write_table(table)
 
     def close(self) -> None:
+        """Finish the file (Parquet writes its footer here)."""
         if self._writer is not None:
             self._writer.close()
 
@@ -173,7 +176,7 @@ def score_file(
         raise UserError(f"{source}: no rows to score; pass a table with at least one row")
     output.parent.mkdir(parents=True, exist_ok=True)
     partial = output.with_name(f".{output.name}.partial")
-    writer = _Writer(partial, parquet=output.suffix.lower() == ".parquet")
+    writer = Writer(partial, parquet=output.suffix.lower() == ".parquet")
     done = 0
     try:
         for batch in data.record_batches(con, query, chunk_rows):
@@ -200,9 +203,18 @@ def predict(
     as_of: date | None,
     chunk_rows: int = CHUNK_ROWS,
     progress: Progress | None = None,
+    engine: Literal["duckdb", "spark"] = "duckdb",
 ) -> Scored:
-    """`score_file` with the version a model URI names (an alias is resolved once, first)."""
+    """Score `source` with the version a model URI names (an alias is resolved once, first).
+
+    Locally (`duckdb`) in chunks of `chunk_rows`; with `spark` as a Spark job (`on_spark.py`),
+    with the same output.
+    """
     check_output(output)
     data.read_raw(data.connect(), source)  # a missing or unreadable input fails before the model
     with pinned_model(model_uri) as bundle:
+        if engine == "spark":
+            from . import on_spark
+
+            return on_spark.score_file(bundle, source, output, as_of, progress)
         return score_file(bundle, source, output, as_of, chunk_rows, progress)
