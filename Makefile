@@ -6,7 +6,7 @@ export MLFLOW_DISABLE_TELEMETRY ?= true
 export DO_NOT_TRACK ?= true
 PYTEST_WORKERS ?= 2
 
-.PHONY: help setup test test-fast demo bench bench-serving bench-monitoring bench-schema lock engines lint
+.PHONY: help setup test test-fast demo bench bench-serving bench-monitoring bench-schema bench-predict lock engines lint
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-17s %s\n", $$1, $$2}'
@@ -32,6 +32,8 @@ bench-monitoring: setup ## Monitoring job vs plain Evidently preset on 1M logged
 	$(UV) run --locked python benchmarks/monitoring.py
 bench-schema: setup ## `schema infer` on a 1M-row, 50-column Parquet table vs a pandas profile
 	$(UV) run --locked python benchmarks/schema_infer.py
+bench-predict: setup ## Batch scoring, local and Spark, vs a plain mlflow.pyfunc script on 1M rows (Java 17+)
+	$(UV) run --locked python benchmarks/batch_predict.py
 
 lock: setup ## Regenerate the generated project's uv.lock files (one per minimum Python)
 	$(UV) run --locked python scripts/lock.py
