@@ -8,7 +8,7 @@ export DO_NOT_TRACK ?= true
 export NO_MKDOCS_2_WARNING ?= 1
 PYTEST_WORKERS ?= 2
 
-.PHONY: help setup test test-fast demo docs docs-build screenshots bench bench-serving bench-monitoring bench-schema lock engines lint
+.PHONY: help setup test test-fast demo docs docs-build screenshots bench bench-serving bench-monitoring bench-schema bench-predict lock engines lint
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-17s %s\n", $$1, $$2}'
@@ -43,6 +43,8 @@ bench-monitoring: setup ## Monitoring job vs plain Evidently preset on 1M logged
 	$(UV) run --locked python benchmarks/monitoring.py
 bench-schema: setup ## `schema infer` on a 1M-row, 50-column Parquet table vs a pandas profile
 	$(UV) run --locked python benchmarks/schema_infer.py
+bench-predict: setup ## Batch scoring, local and Spark, vs a plain mlflow.pyfunc script on 1M rows (Java 17+)
+	$(UV) run --locked python benchmarks/batch_predict.py
 
 lock: setup ## Regenerate the generated project's uv.lock files (one per minimum Python)
 	$(UV) run --locked python scripts/lock.py

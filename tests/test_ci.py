@@ -20,6 +20,8 @@ DEPENDABOT = ".github/dependabot.yml"
 RELEASE = ".github/workflows/release.yml"
 # CI jobs that need the internet (vulnerability databases), so `make ci` cannot include them.
 ONLINE_ONLY = {"audit"}
+# A CI job outside `make ci` (it needs Java), and the targets it runs.
+SPARK_STEPS = ["setup-java", "setup-spark", "test-spark"]
 
 
 def make_targets(project: Path) -> set[str]:
@@ -99,6 +101,9 @@ def test_github_workflow_is_valid_secure_and_only_calls_make(tmp_path: Path) -> 
         if name in ONLINE_ONLY:
             assert steps == [name], "an online-only job runs its one target"
             continue
+        if name == "spark":
+            assert steps == SPARK_STEPS
+            continue
         assert steps[0] == "setup"
         order += steps[1:]
     assert order == ci_prerequisites(project), "the workflow and `make ci` must run the same steps"
@@ -135,6 +140,7 @@ def test_gitlab_pipeline_is_valid_and_only_calls_make(tmp_path: Path) -> None:
     for name in ONLINE_ONLY:
         assert make_steps(spec[name]["script"], targets) == [name]
     assert "metrics/gate.md" in spec["metrics-gate"]["artifacts"]["paths"]
+    assert make_steps(spec["spark"]["script"], targets) == SPARK_STEPS
 
 
 def test_pre_commit_hooks_are_local_and_run_locked_tools(default_project: Path) -> None:

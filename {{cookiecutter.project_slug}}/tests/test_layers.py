@@ -1,7 +1,7 @@
 """The package's layers: imports only run downwards, and steps do not import each other.
 
 core (pure definitions) <- io (the outside world) <- features <- the steps (training, release,
-monitoring, serving, schema_infer, replay) <- cli. Every import counts, also one inside a
+monitoring, serving, schema_infer, replay, batch) <- cli. Every import counts, also one inside a
 function.
 """
 
@@ -14,7 +14,7 @@ from tests.helpers import PROJECT
 
 PACKAGE = "{{ cookiecutter.package_name }}"
 SOURCE = PROJECT / "src" / PACKAGE
-STEPS = {"training", "release", "monitoring", "serving", "schema_infer", "replay"}
+STEPS = {"training", "release", "monitoring", "serving", "schema_infer", "replay", "batch"}
 # What each layer may import from the package, besides itself and the package's __init__.
 ALLOWED = {
     "core": {"core"},

@@ -10,6 +10,7 @@ import shlex
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
@@ -28,6 +29,13 @@ ConfigOption = Annotated[
     Path, typer.Option("--config", "-c", help="YAML configuration, e.g. configs/v1.yaml.")
 ]
 MODEL_HELP = "models:/<name>/<version> or models:/<name>@<alias>"
+
+
+class Engine(StrEnum):
+    """Where a step computes: the embedded DuckDB or Spark (`make setup-spark`)."""
+
+    duckdb = "duckdb"
+    spark = "spark"
 
 
 def main() -> None:
@@ -352,3 +360,49 @@ def monitor_command(
         outcome = job.run(config_path, model, since=since, start=start, end=end, labels=labels)
     typer.echo(outcome.text)
     raise typer.Exit(code=outcome.summary.exit_code)
+
+
+@app.command("predict")
+def predict_command(
+    model: Annotated[str, typer.Option(help=MODEL_HELP)],
+    input_path: Annotated[
+        Path, typer.Option("--input", help="Raw rows to score: a .csv or .parquet file.")
+    ],
+    output: Annotated[Path, typer.Option(help="Predictions: .parquet or .csv (by the suffix).")],
+    config_path: ConfigOption = Path("configs/v1.yaml"),
+    chunk_rows: Annotated[
+        int, typer.Option(min=1, help="Rows scored at a time (bounds the memory used).")
+    ] = 100_000,
+    engine: Annotated[
+        Engine | None,
+        typer.Option(
+            help="Where to score: duckdb (local, in chunks) or spark; default: data.engine."
+        ),
+    ] = None,
+) -> None:
+    """Score a table of raw rows with one model version; write one prediction per row."""
+    from rich.console import Console
+    from rich.progress import Progress
+
+    from .batch import predict
+    from .core.config import load_config
+
+    with (
+        user_errors(),
+        Progress(
+            console=Console(stderr=True), disable=not sys.stderr.isatty(), transient=True
+        ) as bar,
+    ):
+        config = load_config(config_path)
+        task = bar.add_task("scoring", total=None)
+        result = predict.predict(
+            model,
+            input_path,
+            output,
+            config.data.as_of,
+            chunk_rows=chunk_rows,
+            progress=lambda done, total: bar.update(task, completed=done, total=total),
+            engine=engine.value if engine is not None else config.data.engine,
+        )
+    info = result.info
+    typer.echo(f"scored {result.rows} rows with {info.uri} (run {info.run_id}) -> {result.output}")

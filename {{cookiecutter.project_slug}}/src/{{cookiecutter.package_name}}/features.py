@@ -41,38 +41,61 @@ class FeatureSet:
         return str(self.manifest["fingerprint"])
 
 
-def _checks(table: ibis.Table, column: RawColumn) -> dict[str, tuple[str, ibis.Expr]]:
-    """Violation counters for one column: rule text and a count of the rows that break it."""
+def _typed_value(table: ibis.Table, column: RawColumn) -> ibis.Value:
+    """A raw column in its schema type: text as it is, other types cast (null where invalid)."""
     raw = table[column.name]
-    value = raw.cast("string") if column.dtype == "string" else raw.try_cast(column.dtype)
-    checks: dict[str, tuple[str, ibis.Expr]] = {
-        "type": (f"not a valid {column.dtype}", (raw.notnull() & value.isnull()).sum()),
+    return raw.cast("string") if column.dtype == "string" else raw.try_cast(column.dtype)
+
+
+def row_checks(table: ibis.Table, column: RawColumn) -> dict[str, tuple[str, ibis.Value]]:
+    """The rules a single value must follow: rule -> (rule text, true where a row breaks it).
+
+    Training counts these over the table; batch scoring finds the first row that breaks one.
+    """
+    raw, value = table[column.name], _typed_value(table, column)
+    checks: dict[str, tuple[str, ibis.Value]] = {
+        "type": (f"not a valid {column.dtype}", raw.notnull() & value.isnull()),
     }
     if not column.nullable:
-        checks["null"] = ("missing (the column is required)", raw.isnull().sum())
+        checks["null"] = ("missing (the column is required)", raw.isnull())
     if column.allowed is not None:
         checks["allowed"] = (
             f"not one of {', '.join(column.allowed)}",
-            (value.notnull() & ~value.isin(column.allowed)).sum(),
+            value.notnull() & ~value.isin(column.allowed),
         )
     if column.minimum is not None:
-        checks["minimum"] = (f"below the minimum {column.minimum}", (value < column.minimum).sum())
+        checks["minimum"] = (f"below the minimum {column.minimum}", value < column.minimum)
     if column.maximum is not None:
-        checks["maximum"] = (f"above the maximum {column.maximum}", (value > column.maximum).sum())
+        checks["maximum"] = (f"above the maximum {column.maximum}", value > column.maximum)
+    return {rule: (text, flag.fill_null(False)) for rule, (text, flag) in checks.items()}
+
+
+def _checks(table: ibis.Table, column: RawColumn) -> dict[str, tuple[str, ibis.Expr]]:
+    """Violation counters for one column: rule text and a count of the rows that break it."""
+    checks: dict[str, tuple[str, ibis.Expr]] = {
+        rule: (text, flag.cast("int64").sum())
+        for rule, (text, flag) in row_checks(table, column).items()
+    }
     if column.unique:
+        value = _typed_value(table, column)
         checks["unique"] = ("duplicated", value.count() - value.nunique())
     return checks
 
 
-def validate_raw(table: ibis.Table, source: str) -> None:
-    """Check the raw table against schema.yaml in one query; raise UserError naming broken rules."""
-    contract = schema()
-    missing = [c.name for c in contract.raw_columns if c.name not in table.columns]
+def missing_columns(table: ibis.Table, source: str, columns: list[RawColumn]) -> None:
+    """Raise UserError naming the schema columns the table lacks."""
+    missing = [c.name for c in columns if c.name not in table.columns]
     if missing:
         raise UserError(
             f"{source}: missing column(s) {', '.join(missing)} required by {SCHEMA_FILE.name}; "
             "add them to the data or run `schema infer` on it"
         )
+
+
+def validate_raw(table: ibis.Table, source: str) -> None:
+    """Check the raw table against schema.yaml in one query; raise UserError naming broken rules."""
+    contract = schema()
+    missing_columns(table, source, list(contract.raw_columns))
     rules: dict[str, tuple[str, str]] = {}
     counters: dict[str, ibis.Expr] = {}
     for index, column in enumerate(contract.raw_columns):
@@ -106,8 +129,10 @@ def _tenure_days(t: ibis.Table, as_of: ibis.Scalar) -> ibis.Value:
 
 
 def _tickets_per_year(t: ibis.Table, as_of: ibis.Scalar) -> ibis.Value:
-    tenure_years = ibis.greatest(_tenure_days(t, as_of) / 365.25, 1 / 12)
-    return t.support_tickets / tenure_years
+    # Explicit float64 literals: Spark reads a bare 365.25 as a decimal and rounds the quotient.
+    year, month = ibis.literal(365.25, "float64"), ibis.literal(1 / 12, "float64")
+    tenure_years = ibis.greatest(_tenure_days(t, as_of).cast("float64") / year, month)
+    return t.support_tickets.cast("float64") / tenure_years
 
 
 # The extension point for features that are not raw columns. The sample's three are the worked
@@ -159,21 +184,23 @@ def _label(typed: ibis.Table) -> ibis.Value:
     return (column.cast("string") == contract.positive).cast("int64")
 
 
-def derive_features(table: ibis.Table, as_of: date | None) -> ibis.Table:
-    """Typed raw columns -> id (if any), model features and the label, in a repeatable order.
+def model_inputs(
+    table: ibis.Table,
+    as_of: date | None,
+    columns: list[RawColumn] | None = None,
+    keep: tuple[str, ...] = (),
+) -> tuple[ibis.Table, dict[str, ibis.Value]]:
+    """Raw columns (all, or `columns`) typed as schema.yaml says, and the model's features.
 
-    With an id column rows are ordered by it; without one, by a hash of the whole row (then the
-    row itself), which depends on the rows only, not on their order in the file.
+    The features are the schema's, in model order, each cast to its feature type; derived ones
+    are computed from the typed columns with `as_of` as the reference date. The columns named in
+    `keep` pass into the typed table unchanged.
     """
     contract = schema()
     check_derived(as_of)
     typed = table.select(
-        **{
-            c.name: table[c.name].cast("string")
-            if c.dtype == "string"
-            else table[c.name].try_cast(c.dtype)
-            for c in contract.raw_columns
-        }
+        **{c.name: _typed_value(table, c) for c in columns or contract.raw_columns},
+        **{name: table[name] for name in keep},
     )
     reference = ibis.literal(as_of if as_of is not None else date(1970, 1, 1))
     derived = {f.name: DERIVED_FEATURES[f.name].compute(typed, reference) for f in contract.derived}
@@ -181,7 +208,29 @@ def derive_features(table: ibis.Table, as_of: date | None) -> ibis.Table:
         **{c.name: typed[c.name] for c in contract.features if c.name not in derived},
         **derived,
     }
-    columns = {c.name: values[c.name].cast(c.dtype) for c in contract.features}
+    return typed, {c.name: values[c.name].cast(c.dtype) for c in contract.features}
+
+
+def scoring_columns() -> list[RawColumn]:
+    """The raw columns scoring reads: the id (if any), the raw features and what derived ones read.
+
+    Not the target, and not columns kept out of the model (`feature: false`) that no derived
+    feature reads: a table to score need not have them.
+    """
+    contract = schema()
+    read = {name for f in contract.derived for name in DERIVED_FEATURES[f.name].reads}
+    model = set(contract.feature_names()) | read | {contract.id_column}
+    return [c for c in contract.raw_columns if c.name in model]
+
+
+def derive_features(table: ibis.Table, as_of: date | None) -> ibis.Table:
+    """Typed raw columns -> id (if any), model features and the label, in a repeatable order.
+
+    With an id column rows are ordered by it; without one, by a hash of the whole row (then the
+    row itself), which depends on the rows only, not on their order in the file.
+    """
+    contract = schema()
+    typed, columns = model_inputs(table, as_of)
     label = {contract.target: _label(typed)}
     if contract.id_column is not None:
         identity = {contract.id_column: typed[contract.id_column]}
@@ -199,7 +248,7 @@ def derive_features(table: ibis.Table, as_of: date | None) -> ibis.Table:
 def build_features(config: DataConfig, con: BaseBackend | None = None) -> FeatureSet:
     """Read, validate and transform the raw data; write features and manifest to features_dir."""
     check_derived(config.as_of)
-    con = con or data.connect()
+    con = con or data.connect(config.engine)
     raw = data.read_raw(con, config.raw_path)
     validate_raw(raw, str(config.raw_path))
     features = derive_features(raw, config.as_of)

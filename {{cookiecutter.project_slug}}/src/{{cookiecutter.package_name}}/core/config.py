@@ -57,6 +57,10 @@ class DataConfig(Strict):
 
     raw_path: Path
     features_dir: Path = Path("data/features")
+    engine: Literal["duckdb", "spark"] = Field(
+        default="duckdb",
+        description="Where features are computed: embedded DuckDB, or Spark (`make setup-spark`).",
+    )
     as_of: date | None = Field(
         default=None,
         description="Reference date of derived date features (tenure); fixed, so runs repeat.",
@@ -269,7 +273,7 @@ class ProjectConfig(Strict):
                 "registry": True,
                 "gate": True,
                 "monitoring": True,
-                "data": {"features_dir"},
+                "data": {"features_dir", "engine"},  # both engines make the same features
             },
         )
         canonical = json.dumps(relevant, sort_keys=True)

@@ -6,28 +6,40 @@ can be passed instead, since the feature code only builds Ibis expressions.
 
 import hashlib
 from pathlib import Path
+from typing import Literal
 
 import ibis
 import pandas as pd
+import pyarrow as pa
 from ibis.backends import BaseBackend
 
 from ..core.errors import UserError
 
 
-def connect() -> BaseBackend:
-    """An in-process DuckDB connection, with one thread per core for repeatable results."""
+def connect(engine: Literal["duckdb", "spark"] = "duckdb") -> BaseBackend:
+    """An in-process DuckDB connection, or Ibis on the Spark session (`io/spark.py`)."""
+    if engine == "spark":
+        from . import spark
+
+        return ibis.pyspark.connect(spark.session())
     return ibis.duckdb.connect()
 
 
 def read_raw(con: BaseBackend, path: Path) -> ibis.Table:
-    """Open a raw CSV (every column as text, as written, for validation) or Parquet file."""
+    """Open a raw CSV (every column as text, as written, for validation) or Parquet file.
+
+    Either engine reads the same: a CSV's columns as text (an empty field is null), a Parquet
+    file's columns in its own types.
+    """
     if not path.is_file():
         raise UserError(f"raw data file {path} not found; check data.raw_path in the config")
     suffix = path.suffix.lower()
     if suffix == ".csv":
+        if con.name == "pyspark":
+            return con.read_csv(str(path), inferSchema=False)
         return con.read_csv(path, all_varchar=True)
     if suffix == ".parquet":
-        return con.read_parquet(path)
+        return con.read_parquet(str(path))
     raise UserError(f"raw data file {path}: unsupported format '{suffix}'; use .csv or .parquet")
 
 
@@ -37,6 +49,17 @@ def read_typed(con: BaseBackend, path: Path) -> ibis.Table:
     if path.suffix.lower() == ".csv":
         return con.read_csv(path, sample_size=-1)
     return con.read_parquet(path)
+
+
+def record_batches(con: BaseBackend, query: ibis.Table, rows: int) -> pa.RecordBatchReader:
+    """A query's result as a stream of batches of at most `rows` rows, in the query's row order.
+
+    DuckDB streams it straight from the relation (Ibis 12's own streaming call is missing from
+    DuckDB 2's client); other backends through Ibis.
+    """
+    if con.name == "duckdb":
+        return con.con.sql(con.compile(query)).to_arrow_reader(batch_size=rows)
+    return query.to_pyarrow_batches(chunk_size=rows)
 
 
 def write_parquet(frame: pd.DataFrame, path: Path) -> None:

@@ -1,0 +1,1 @@
+"""Batch scoring: a table of raw rows scored by one pinned model version."""
