@@ -278,7 +278,7 @@ def _s3_copy(prefix: str) -> Iterator[Path]:
     The files are downloaded on a few threads; the folder is removed when the block ends. An
     unreachable store or a missing bucket is a UserError; a prefix with no files, an empty log.
     """
-    from pyarrow import fs  # type: ignore[import-untyped]  # no type information
+    from pyarrow import fs
 
     with tempfile.TemporaryDirectory(prefix="prediction-log-") as scratch:
         try:
