@@ -7,9 +7,11 @@ one-hot encoder as a dictionary from category to column, then the fitted estimat
 resulting array, as the pipeline calls it. Contract: the fast path serves only if it knows every
 step and gives exactly the pipeline's predictions and probabilities on the version's stored
 reference sample (the whole sample at once and its first rows one by one), checked once at
-start-up; otherwise the pipeline serves, and `Choice.reason` says why (`GET /model` shows it).
+start-up in the runner's `scoring_context`; otherwise the pipeline serves, and `Choice.reason`
+says why (`GET /model` shows it).
 """
 
+import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -21,8 +23,8 @@ from sklearn.impute import SimpleImputer
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
-from ..core.estimators import ESTIMATORS, estimator_class
-from .runner import Columns, Predictions, Scorer, pipeline_scorer
+from ..core.estimators import ESTIMATORS
+from .runner import Columns, Predictions, Scorer, pipeline_scorer, scoring_context
 
 # Rows of the reference sample also scored one at a time (the shape of most requests).
 SINGLE_ROWS_CHECKED = 8
@@ -54,7 +56,8 @@ def choose(model: Pipeline, reference: Columns | None) -> Choice:
     except Unsupported as error:
         return Choice(slow, "pipeline", f"the fast path does not know {error}")
     try:
-        different = _difference(fast, slow, reference)
+        with scoring_context():
+            different = _difference(fast, slow, reference)
     except Exception as error:  # any failure of the fast path on valid rows disqualifies it
         different = (
             f"it failed on the reference sample ({type(error).__name__}: {str(error)[:100]})"
@@ -72,10 +75,7 @@ def build(model: Pipeline) -> Scorer:
     preprocess, estimator = model.steps[0][1], model.steps[1][1]
     if not isinstance(preprocess, ColumnTransformer):
         raise Unsupported(f"the preprocessing step {type(preprocess).__name__}")
-    known = {
-        estimator_class(problem, name) for problem, names in ESTIMATORS.items() for name in names
-    }
-    if type(estimator) not in known:
+    if not _known_estimator(type(estimator)):
         raise Unsupported(f"the estimator {type(estimator).__name__}")
     if hasattr(estimator, "feature_names_in_"):
         raise Unsupported("an estimator fitted on named columns")
@@ -97,6 +97,16 @@ def build(model: Pipeline) -> Scorer:
         return Predictions(values=predictions.tolist(), probabilities=None)
 
     return regress
+
+
+def _known_estimator(kind: type) -> bool:
+    """Whether the class is one of ESTIMATORS (a loaded model's class: its module is imported)."""
+    for names in ESTIMATORS.values():
+        for path in names.values():
+            module, _, attribute = path.partition(":")
+            if getattr(sys.modules.get(module), attribute, None) is kind:
+                return True
+    return False
 
 
 def _column_transformer(transformer: ColumnTransformer) -> Block:

@@ -11,7 +11,8 @@ that wait to every request; this one merges only what is already queued.
 import asyncio
 import queue
 import threading
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -75,6 +76,17 @@ def frame(columns: Columns) -> pd.DataFrame:
     return pd.DataFrame(inputs)
 
 
+@contextmanager
+def scoring_context() -> Iterator[None]:
+    """How the runner's thread scores: one BLAS/OpenMP thread, inputs known to be finite.
+
+    One thread per worker process: scale with --workers, not with threads inside a call (on a
+    busy machine, idle OpenMP threads waiting for a core cost more than a small call's work).
+    """
+    with threadpool_limits(limits=1), sklearn.config_context(assume_finite=True):
+        yield
+
+
 def pipeline_scorer(model: Pipeline) -> Scorer:
     """Score with the fitted pipeline itself, on the frame `frame` builds."""
     return lambda columns: score(model, columns)
@@ -117,8 +129,7 @@ class ModelRunner:
         return await future
 
     def _run(self) -> None:
-        # One thread per worker process: scale with --workers, not with threads inside a call.
-        with threadpool_limits(limits=1), sklearn.config_context(assume_finite=True):
+        with scoring_context():
             while True:
                 first = self._queue.get()
                 if first is None:
