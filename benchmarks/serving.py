@@ -150,6 +150,8 @@ def wrk(target: Target, connections: int, seconds: int, work: Path) -> dict[str,
             f"-t{threads}",
             f"-c{connections}",
             f"-d{seconds}s",
+            "--timeout",
+            "30s",  # on a busy machine a slow answer is a latency, not a socket error
             "--latency",
             "-s",
             str(script),
@@ -278,6 +280,7 @@ def main() -> None:
             finally:
                 target.stop()
             results[target.name] = figures
+            print(f"{target.name}: {json.dumps(figures)}", file=sys.stderr, flush=True)
         export = work / "export"
         subprocess.run(
             [bin_dir / "my-ml-project", "export-model", "--model", uri, "--out", export],
