@@ -166,7 +166,7 @@ def wrk(target: Target, connections: int, seconds: int, work: Path) -> dict[str,
         raise SystemExit(f"error: {target.name} answered errors under load:\n{out}")
 
     def latency(percentile: str) -> float:
-        found = re.search(rf"^\s+{percentile}%\s+([\d.]+)(us|ms|s)$", out, flags=re.MULTILINE)
+        found = re.search(rf"^\s+{percentile}%\s+([\d.]+)(us|ms|s)\s*$", out, flags=re.MULTILINE)
         assert found, out
         return float(found.group(1)) * UNITS[found.group(2)]
 
