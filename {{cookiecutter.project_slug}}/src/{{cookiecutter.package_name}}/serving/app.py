@@ -1,7 +1,7 @@
 """The FastAPI app: the model is loaded once in the lifespan; `/predict` never blocks the loop.
 
 Endpoints: POST /predict, GET /livez, GET /readyz, GET /model, GET /metrics, and the OpenAPI
-docs at /docs and /redoc, served from local files (no CDN).
+docs at /docs and /redoc, served from local files (no CDN); POST /invocations (invocations.py).
 """
 
 import gc
@@ -23,6 +23,7 @@ from starlette.exceptions import HTTPException
 from ..core.errors import UserError
 from ..io import exported_model
 from ..io.prediction_log import LoggedRequest, PredictionLogWriter
+from .invocations import invocations_router
 from .middleware import DOCS_ASSETS, HEALTH_PATHS, ApiKeyAuth, BodyLimit, ModelHeaders, Telemetry
 from .payloads import Health, ModelDescription, PredictResponse, Problem, request_model
 from .prometheus import CONTENT_TYPE, PrometheusMetrics, process_exited
@@ -304,6 +305,7 @@ def create_app(settings: ServiceSettings, loaded: exported_model.Bundle | None =
         """Prometheus: requests, latency, in flight, predictions by model version, log failures."""
         return Response(prometheus.exposition(), media_type=CONTENT_TYPE)
 
+    app.include_router(invocations_router(Body, predict))
     return app
 
 
