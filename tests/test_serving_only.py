@@ -42,11 +42,13 @@ documented = requests.post(
 documented.raise_for_status()
 frame = pd.DataFrame(**body["dataframe_split"])
 host, port = url.removeprefix("http://").split(":")
-client = ScoringServerClient(host, int(port)).invoke(frame).get_predictions()
+client = ScoringServerClient(host, int(port))
+client.wait_server_ready(timeout=30)  # polls /ping
+predictions = client.invoke(frame).get_predictions()
 expected = mlflow.pyfunc.load_model(model).predict(frame)
 print(json.dumps({
     "documented": documented.json()["predictions"],
-    "client": client.iloc[:, 0].tolist(),
+    "client": predictions.iloc[:, 0].tolist(),
     "mlflow": pd.Series(expected).tolist(),
 }))
 """
@@ -136,7 +138,9 @@ def test_the_serving_only_environment_serves_predict_and_invocations(tmp_path: P
 
     example = project / "build" / "model" / "serving_input_example.json"
     split = json.loads(example.read_text())["dataframe_split"]
-    records = [dict(zip(split["columns"], row, strict=True)) for row in split["data"]]
+    # MLflow's example writes a missing value as NaN, as pandas holds it; /predict takes null.
+    missing = [[None if v != v else v for v in row] for row in split["data"]]
+    records = [dict(zip(split["columns"], row, strict=True)) for row in missing]
     log = tmp_path / "log"
     env = {"MODEL_DIR": "build/model", "PREDICTION_LOG_DIR": str(log)}
     with _serving([str(serving_env / "bin" / "my-ml-project"), "serve"], project, env) as url:

@@ -172,6 +172,11 @@ def test_a_bad_body_is_mlflows_error_naming_the_problem(client: TestClient, case
     assert client.get("/livez").status_code == 200
 
 
+def test_mlflows_health_checks_answer_once_the_model_is_loaded(client: TestClient) -> None:
+    for path in ("/ping", "/health"):
+        assert client.get(path).status_code == 200, path
+
+
 def test_the_api_key_guards_invocations(model_dir: Path, tmp_path: Path) -> None:
     body = {"dataframe_records": records(model_dir, 1)}
     with TestClient(create_app(settings(model_dir, tmp_path, api_key=API_KEY))) as client:

@@ -1,7 +1,7 @@
 """The FastAPI app: the model is loaded once in the lifespan; `/predict` never blocks the loop.
 
 Endpoints: POST /predict, GET /livez, GET /readyz, GET /model, GET /metrics, and the OpenAPI
-docs at /docs and /redoc, served from local files (no CDN); POST /invocations (invocations.py).
+docs at /docs and /redoc, served from local files (no CDN); MLflow's routes in invocations.py.
 """
 
 import gc

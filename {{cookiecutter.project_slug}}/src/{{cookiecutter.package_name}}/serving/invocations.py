@@ -9,9 +9,12 @@ value; NaN, as pandas sends a missing value, is one too). The rows become /predi
 the same schema checks, the same scoring, the same prediction log line and the same API key.
 The answer is MLflow's: `{"predictions": [...]}`, one label (classifier) or value per row; a
 bad body is MLflow's error body, `{"error_code": ..., "message": ...}`, with status 400 (415
-for a content type it does not take). The route is left out of the OpenAPI document, as
-MLflow's is: its bodies (columns of equal length, rows as long as the header) are more than a
-JSON schema can state, and /predict is the documented API.
+for a content type it does not take). `GET /ping` and `/health` answer as MLflow's do: 200 once
+the model is loaded (503 before; unlike /readyz they need the API key when one is set).
+
+The routes are left out of the OpenAPI document, as MLflow's are: the bodies (columns of equal
+length, rows as long as the header) are more than a JSON schema can state, and /predict is the
+documented API.
 """
 
 import csv
@@ -193,5 +196,12 @@ def invocations_router(body_model: type[BaseModel], predict: Predict) -> APIRout
             return _error("BAD_REQUEST", f"the model could not score these rows: {error}")
         predictions: Sequence[dict[str, Any]] = json.loads(bytes(answer.body))["predictions"]
         return JSONResponse({"predictions": [p["prediction"] for p in predictions]})
+
+    @router.get("/ping", include_in_schema=False)
+    @router.get("/health", include_in_schema=False)
+    async def ping(request: Request) -> Response:
+        """MLflow's health check (its clients wait on /ping): 200 once the model is loaded."""
+        loaded = request.app.state.served is not None
+        return Response("\n", status_code=200 if loaded else 503, media_type="application/json")
 
     return router
