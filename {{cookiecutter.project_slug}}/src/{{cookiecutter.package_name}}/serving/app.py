@@ -1,7 +1,7 @@
 """The FastAPI app: the model is loaded once in the lifespan; `/predict` never blocks the loop.
 
 Endpoints: POST /predict, GET /livez, GET /readyz, GET /model, GET /metrics, and the OpenAPI
-docs at /docs and /redoc, served from local files (no CDN).
+docs at /docs and /redoc, served from local files (no CDN); MLflow's routes in invocations.py.
 """
 
 import gc
@@ -25,6 +25,7 @@ from ..core.errors import UserError
 from ..io import exported_model
 from ..io.prediction_log import FeatureRows, LoggedRequest, PredictionLogWriter
 from . import fastpath
+from .invocations import invocations_router
 from .middleware import DOCS_ASSETS, HEALTH_PATHS, ApiKeyAuth, BodyLimit, ModelHeaders, Telemetry
 from .payloads import (
     BODY_SHAPES,
@@ -311,6 +312,7 @@ def create_app(settings: ServiceSettings, loaded: exported_model.Bundle | None =
         """Prometheus: requests, latency, in flight, predictions by model version, log failures."""
         return Response(prometheus.exposition(), media_type=CONTENT_TYPE)
 
+    app.include_router(invocations_router(Body, predict))
     return app
 
 
