@@ -2,7 +2,6 @@
 
 import json
 import os
-import signal
 import socket
 import sqlite3
 import subprocess
@@ -18,6 +17,7 @@ import pytest
 import yaml
 
 from ml_template_dev import ROOT, UV, own_data
+from ml_template_dev.processes import stop_group
 from ml_template_dev.pythons import interpreter
 from ml_template_dev.questions import choices
 from ml_template_dev.render import render_copier
@@ -198,12 +198,7 @@ def _served(project: Path, env: dict[str, str], model: str) -> Iterator[str]:
             raise AssertionError("the server did not start")
         yield url
     finally:
-        os.killpg(server.pid, signal.SIGTERM)
-        try:
-            server.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            os.killpg(server.pid, signal.SIGKILL)
-            server.wait()
+        stop_group(server)
 
 
 def _logged(log: Path) -> int:

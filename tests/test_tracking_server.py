@@ -13,7 +13,6 @@ local files and from the log shipped to object storage, with only environment va
 import json
 import os
 import shutil
-import signal
 import socket
 import subprocess
 import sys
@@ -32,6 +31,7 @@ import pytest
 import yaml
 
 from ml_template_dev import UV
+from ml_template_dev.processes import stop_group
 from ml_template_dev.render import render_copier
 
 BIN = Path(sys.executable).parent  # the template's dev tools: validators, weed
@@ -65,18 +65,6 @@ def _postgres_bin(tool: str) -> str:
     return found
 
 
-def _stop(process: subprocess.Popen[bytes]) -> None:
-    """SIGTERM the process group, then SIGKILL it if it has not ended within 60 s."""
-    if process.poll() is not None:
-        return
-    os.killpg(process.pid, signal.SIGTERM)
-    try:
-        process.wait(timeout=60)
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
-        process.wait()
-
-
 def _wait_for(url: str, process: subprocess.Popen[bytes], log: Path, seconds: float) -> None:
     """Until `url` answers 200 (the process must stay up); its log in the failure message."""
     deadline = time.monotonic() + seconds
@@ -100,7 +88,7 @@ def _started(command: list[str], log: Path, **options: Any) -> Iterator[subproce
     try:
         yield process
     finally:
-        _stop(process)
+        stop_group(process)
 
 
 @contextmanager
@@ -414,7 +402,7 @@ def _loop(tmp_path: Path, figures: dict[str, Any], lap: Callable[[str], None]) -
             )
         lap("load")
         for instance in instances:  # graceful stop: every worker writes what it queued
-            _stop(instance)
+            stop_group(instance)
         lap("serve_stop")
         logged = _logged(log_dir)
         assert len(set(answered)) == REQUESTS, "every request got its own id"

@@ -29,6 +29,9 @@ ConfigOption = Annotated[
     Path, typer.Option("--config", "-c", help="YAML configuration, e.g. configs/v1.yaml.")
 ]
 MODEL_HELP = "models:/<name>/<version> or models:/<name>@<alias>"
+TableOption = Annotated[
+    Path | None, typer.Option(help="A raw table (CSV/Parquet); default: data.raw_path.")
+]
 
 
 class Engine(StrEnum):
@@ -175,9 +178,7 @@ def train_command(
 @app.command("example-request")
 def example_request_command(
     config_path: ConfigOption = Path("configs/v1.yaml"),
-    table: Annotated[
-        Path | None, typer.Option(help="A raw table (CSV/Parquet); default: data.raw_path.")
-    ] = None,
+    table: TableOption = None,
     rows: Annotated[int, typer.Option(min=1, help="Records in the request.")] = 2,
     out: Annotated[Path, typer.Option(help="The file to write.")] = Path("examples/request.json"),
 ) -> None:
@@ -199,9 +200,7 @@ def example_request_command(
 @app.command("replay")
 def replay_command(
     config_path: ConfigOption = Path("configs/v1.yaml"),
-    table: Annotated[
-        Path | None, typer.Option(help="A raw table (CSV/Parquet); default: data.raw_path.")
-    ] = None,
+    table: TableOption = None,
     url: Annotated[str, typer.Option(help="The running service.")] = "http://127.0.0.1:8000",
     rows: Annotated[
         int | None, typer.Option(min=1, help="Send only the first N rows; default: all.")
