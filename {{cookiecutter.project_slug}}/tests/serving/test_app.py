@@ -119,8 +119,8 @@ def _bad_values() -> list[tuple[str, Any]]:
         bad += [(name, 3), (name, "x" * (MAX_CATEGORY_LENGTH + 1))]
     for column in (c for c in schema().raw_columns if c.name in feature_names("numeric")):
         bad.append((column.name, "many"))
-        if column.maximum is not None:
-            bad.append((column.name, float(column.maximum) + 1))
+        if isinstance(column.maximum, int | float):
+            bad.append((column.name, column.maximum + 1))
     return bad
 
 

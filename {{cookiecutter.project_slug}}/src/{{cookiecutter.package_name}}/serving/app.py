@@ -34,6 +34,7 @@ from .payloads import (
     ModelDescription,
     PredictResponse,
     Problem,
+    records_request_model,
     request_model,
 )
 from .prometheus import CONTENT_TYPE, PrometheusMetrics, process_exited
@@ -312,7 +313,7 @@ def create_app(settings: ServiceSettings, loaded: exported_model.Bundle | None =
         """Prometheus: requests, latency, in flight, predictions by model version, log failures."""
         return Response(prometheus.exposition(), media_type=CONTENT_TYPE)
 
-    app.include_router(invocations_router(Body, predict))
+    app.include_router(invocations_router(records_request_model(settings.max_batch_rows), predict))
     return app
 
 

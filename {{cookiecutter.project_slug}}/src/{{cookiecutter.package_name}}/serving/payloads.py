@@ -136,6 +136,17 @@ def columns_model(max_rows: int) -> type[BaseModel]:
     )
 
 
+def records_request_model(max_rows: int) -> type[BaseModel]:
+    """The /predict body's records shape alone: `{"records": [...]}` with 1..max_rows rows."""
+    record = record_model()
+    return create_model(
+        "PredictRequest",
+        __config__=STRICT,
+        __doc__="A batch of records to score.",
+        records=(list[record], Field(min_length=1, max_length=max_rows)),  # type: ignore[valid-type]
+    )
+
+
 def request_model(max_rows: int) -> Any:
     """The /predict body: `{"records": [...]}` (1..max_rows rows) or `{"columns": {...}}`.
 
@@ -143,13 +154,7 @@ def request_model(max_rows: int) -> Any:
     name the body's own fields. Each error's location starts with the shape's tag
     (`BODY_SHAPES`): the app drops it.
     """
-    record = record_model()
-    records = create_model(
-        "PredictRequest",
-        __config__=STRICT,
-        __doc__="A batch of records to score.",
-        records=(list[record], Field(min_length=1, max_length=max_rows)),  # type: ignore[valid-type]
-    )
+    records = records_request_model(max_rows)
     columns = create_model(
         "PredictColumnsRequest",
         __config__=STRICT,
