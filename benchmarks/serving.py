@@ -10,8 +10,11 @@ worker process each, on 127.0.0.1 only:
    registry is read;
 2. single-row predictions with wrk (Debian package `wrk`) at 1 and at 16 connections, each for a
    bounded time: requests per second, p50, p99;
-3. a 1,000-row batch: median latency of sequential requests.
-Both servers are asked with their own request format for the same rows. Nothing here asserts.
+3. 1,000- and 10,000-row batches: median latency of sequential requests, in each server's row
+   format (ours `records`, mlflow `dataframe_records`) and column format (ours `columns`, mlflow
+   `dataframe_split`); ours runs with MAX_BATCH_ROWS=10000.
+Both servers are asked with their own request format for the same rows. `--busy` runs all of it
+with a CPU hog (a busy loop pinned to one core) beside the servers. Nothing here asserts.
 """
 
 import argparse
@@ -27,6 +30,8 @@ import sys
 import tempfile
 import time
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -44,8 +49,7 @@ ROW = {
     "signup_month": 3.0,
     "tickets_per_year": 1.0,
 }
-BATCH_ROWS = 1000
-BATCH_REPEAT = 20
+BATCHES = {1000: 20, 10000: 8}  # rows per request: sequential requests timed
 COLD_STARTS = 5
 UNITS = {"us": 1e-3, "ms": 1.0, "s": 1e3}
 
@@ -73,7 +77,7 @@ class Target:
         name: str,
         command: list[str],
         path: str,
-        envelope: str,
+        envelopes: tuple[str, str],
         env: dict[str, str] | None = None,
     ) -> None:
         self.name = name
@@ -81,11 +85,20 @@ class Target:
         self.port = free_port()
         self.command = [part.replace("{port}", str(self.port)) for part in command]
         self.url = f"http://127.0.0.1:{self.port}{path}"
-        self.envelope = envelope
+        self.envelopes = envelopes
         self.process: subprocess.Popen[bytes] | None = None
 
     def body(self, rows: int) -> bytes:
-        return json.dumps({self.envelope: [ROW] * rows}).encode()
+        """`rows` copies of ROW in the server's row format."""
+        return json.dumps({self.envelopes[0]: [ROW] * rows}).encode()
+
+    def columns_body(self, rows: int) -> bytes:
+        """`rows` copies of ROW in the server's column format."""
+        if self.envelopes[1] == "dataframe_split":
+            table = {"columns": list(ROW), "data": [list(ROW.values())] * rows}
+        else:
+            table = {name: [value] * rows for name, value in ROW.items()}
+        return json.dumps({self.envelopes[1]: table}).encode()
 
     def start(self, cwd: Path, env: dict[str, str]) -> float:
         """Start the server; seconds from process start to the first 200."""
@@ -137,6 +150,8 @@ def wrk(target: Target, connections: int, seconds: int, work: Path) -> dict[str,
             f"-t{threads}",
             f"-c{connections}",
             f"-d{seconds}s",
+            "--timeout",
+            "30s",  # on a busy machine a slow answer is a latency, not a socket error
             "--latency",
             "-s",
             str(script),
@@ -151,7 +166,7 @@ def wrk(target: Target, connections: int, seconds: int, work: Path) -> dict[str,
         raise SystemExit(f"error: {target.name} answered errors under load:\n{out}")
 
     def latency(percentile: str) -> float:
-        found = re.search(rf"^\s+{percentile}%\s+([\d.]+)(us|ms|s)$", out, flags=re.MULTILINE)
+        found = re.search(rf"^\s+{percentile}%\s+([\d.]+)(us|ms|s)\s*$", out, flags=re.MULTILINE)
         assert found, out
         return float(found.group(1)) * UNITS[found.group(2)]
 
@@ -170,22 +185,49 @@ def cold_start(target: Target, cwd: Path, env: dict[str, str]) -> float:
     return statistics.median(samples)
 
 
-def batch_latency(target: Target) -> float:
-    """Median milliseconds for one 1,000-row request."""
-    body = target.body(BATCH_ROWS)
+def batch_latency(target: Target, body: bytes, repeat: int) -> float:
+    """Median milliseconds for one request with this body."""
     post(target.url, body)
     samples = []
-    for _ in range(BATCH_REPEAT):
+    for _ in range(repeat):
         started = time.perf_counter()
         post(target.url, body)
         samples.append((time.perf_counter() - started) * 1000)
     return statistics.median(samples)
 
 
+def batches(target: Target) -> dict[str, float]:
+    """Median milliseconds per batch size, in the row and in the column format."""
+    figures = {}
+    for rows, repeat in BATCHES.items():
+        figures[f"batch_{rows}_ms"] = batch_latency(target, target.body(rows), repeat)
+        figures[f"batch_{rows}_columns_ms"] = batch_latency(
+            target, target.columns_body(rows), repeat
+        )
+    return figures
+
+
+@contextmanager
+def cpu_hog(busy: bool) -> Iterator[None]:
+    """With `busy`: a busy loop pinned to the first core, stopped at the end."""
+    if not busy:
+        yield
+        return
+    hog = subprocess.Popen(
+        [sys.executable, "-c", "import os\nos.sched_setaffinity(0, {0})\nwhile True: pass"],
+        start_new_session=True,
+    )
+    try:
+        yield
+    finally:
+        os.killpg(hog.pid, signal.SIGKILL)
+        hog.wait()
+
+
 def servers(bin_dir: Path, model: str | Path) -> list[Target]:
     """Ours and mlflow's server for one model: a registry URI, or a folder exported from it."""
     ours = [str(bin_dir / "my-ml-project"), "serve", "--port", "{port}"]
-    ours_env = {}
+    ours_env = {"MAX_BATCH_ROWS": str(max(BATCHES))}
     if isinstance(model, Path):
         ours_env["MODEL_DIR"] = str(model)
     else:
@@ -195,8 +237,8 @@ def servers(bin_dir: Path, model: str | Path) -> list[Target]:
         *("--env-manager", "local", "-h", "127.0.0.1", "-p", "{port}", "-w", "1"),
     ]
     return [
-        Target("ours", ours, "/predict", "records", ours_env),
-        Target("mlflow", mlflow, "/invocations", "dataframe_records"),
+        Target("ours", ours, "/predict", ("records", "columns"), ours_env),
+        Target("mlflow", mlflow, "/invocations", ("dataframe_records", "dataframe_split")),
     ]
 
 
@@ -217,12 +259,15 @@ def main() -> None:
     """Run both servers in turn and print the comparison."""
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--seconds", type=int, default=10, help="duration of each wrk run")
-    parser.add_argument("--json", type=Path, default=Path("build/bench-serving.json"))
+    parser.add_argument("--json", type=Path, help="default build/bench-serving[-busy].json")
+    parser.add_argument("--busy", action="store_true", help="a CPU hog on one core throughout")
     args = parser.parse_args()
+    figures_file = args.json or Path(f"build/bench-serving{'-busy' if args.busy else ''}.json")
     if shutil.which("wrk") is None:
         sys.exit("error: wrk not found; install it (Debian: apt-get install -y wrk)")
     results: dict[str, dict[str, Any]] = {}
-    with tempfile.TemporaryDirectory(prefix="ml-template-bench-serving-") as folder:
+    prefix = "ml-template-bench-serving-"
+    with tempfile.TemporaryDirectory(prefix=prefix) as folder, cpu_hog(args.busy):
         work = Path(folder)
         project, uri, env = prepare(work)
         bin_dir = project / ".venv" / "bin"
@@ -231,10 +276,11 @@ def main() -> None:
             try:
                 figures["c1"] = wrk(target, 1, args.seconds, work)
                 figures["c16"] = wrk(target, 16, args.seconds, work)
-                figures["batch_1000_ms"] = batch_latency(target)
+                figures.update(batches(target))
             finally:
                 target.stop()
             results[target.name] = figures
+            print(f"{target.name}: {json.dumps(figures)}", file=sys.stderr, flush=True)
         export = work / "export"
         subprocess.run(
             [bin_dir / "my-ml-project", "export-model", "--model", uri, "--out", export],
@@ -261,14 +307,18 @@ def main() -> None:
             mlflow["cold_start_local_s"],
             "{:.2f}",
         ),
-        ("1,000-row batch ms (median)", ours["batch_1000_ms"], mlflow["batch_1000_ms"], "{:.1f}"),
     ]
-    header = f"one worker each, wrk {args.seconds} s per run"
+    for size in BATCHES:
+        for shape, key in (("rows", f"batch_{size}_ms"), ("columns", f"batch_{size}_columns_ms")):
+            title = f"{size:,}-row batch ms (median), {shape}"
+            rows.append((title, ours[key], mlflow[key], "{:.1f}"))
+    hog = ", a CPU hog on one core" if args.busy else ""
+    header = f"one worker each, wrk {args.seconds} s per run{hog}"
     print(f"| {header} | ours | mlflow models serve | ours / mlflow |")
     print("|---|---|---|---|")
     for title, mine, theirs, fmt in rows:
         print(f"| {title} | {fmt.format(mine)} | {fmt.format(theirs)} | {mine / theirs:.2f} |")
-    write_figures(args.json, results)
+    write_figures(figures_file, results)
 
 
 if __name__ == "__main__":

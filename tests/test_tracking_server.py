@@ -333,7 +333,7 @@ def _loop(tmp_path: Path, figures: dict[str, Any], lap: Callable[[str], None]) -
     # The server's environment: MLflow and the registry group, none of the project's own code.
     server_env = tmp_path / "server-venv"
     subprocess.run(
-        [*UV, "sync", "--locked", "--quiet", "--no-dev", "--group", "registry"],
+        [*UV, "sync", "--locked", "--quiet", "--no-dev", "--group", "tracking-server"],
         cwd=project,
         env={**base, "UV_PROJECT_ENVIRONMENT": str(server_env)},
         check=True,

@@ -32,7 +32,11 @@ def model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     from {{ cookiecutter.package_name }}.core.estimators import build_pipeline
     from {{ cookiecutter.package_name }}.core.schema import feature_names, target
     from {{ cookiecutter.package_name }}.features import build_features
-    from {{ cookiecutter.package_name }}.io.exported_model import ModelInfo, write_info
+    from {{ cookiecutter.package_name }}.io.exported_model import (
+        ModelInfo,
+        write_info,
+        write_reference,
+    )
 
     folder = tmp_path_factory.mktemp("model")
     config = project_config("smoke.yaml", features_dir=folder / "features")
@@ -41,6 +45,10 @@ def model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     model.fit(frame[feature_names()], frame[target()])
     skops.io.dump(model, folder / "model.skops")
     frame[feature_names()].to_parquet(folder / "features.parquet")
+    reference = frame[feature_names()].head(200).astype(object)
+    write_reference(
+        folder, {str(k): list(v) for k, v in reference.where(reference.notna(), None).items()}
+    )
     write_info(
         folder,
         ModelInfo(

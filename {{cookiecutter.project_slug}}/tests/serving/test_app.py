@@ -16,9 +16,9 @@ from fastapi.testclient import TestClient
 
 from {{ cookiecutter.package_name }}.core.errors import UserError
 from {{ cookiecutter.package_name }}.core.estimators import SKOPS_TRUSTED_TYPES
-from {{ cookiecutter.package_name }}.core.schema import feature_names
+from {{ cookiecutter.package_name }}.core.schema import feature_names, schema
 from {{ cookiecutter.package_name }}.serving.app import create_app
-from {{ cookiecutter.package_name }}.serving.payloads import PredictResponse
+from {{ cookiecutter.package_name }}.serving.payloads import MAX_CATEGORY_LENGTH, PredictResponse
 from {{ cookiecutter.package_name }}.serving.settings import ServiceSettings
 from tests.helpers import feature_records, not_a_feature, read_prediction_log
 
@@ -97,6 +97,57 @@ def test_any_record_the_schema_allows_is_answered(client: TestClient) -> None:
     response = client.post("/predict", json={"records": rows})
     assert response.status_code == 200, response.text
     assert len(response.json()["predictions"]) == 30
+
+
+def by_column(rows: list[dict[str, Any]]) -> dict[str, list[Any]]:
+    """The same rows as a `columns` body holds them."""
+    return {name: [row[name] for row in rows] for name in rows[0]}
+
+
+def test_columns_and_records_get_the_same_predictions(client: TestClient) -> None:
+    rows = feature_records(30, seed=12)
+    as_records = client.post("/predict", json={"records": rows})
+    as_columns = client.post("/predict", json={"columns": by_column(rows)})
+    assert as_records.status_code == as_columns.status_code == 200, as_columns.text
+    assert as_columns.json()["predictions"] == as_records.json()["predictions"]
+
+
+def _bad_values() -> list[tuple[str, Any]]:
+    """A value each feature refuses: a wrong type, and one beyond a bound or length limit."""
+    bad: list[tuple[str, Any]] = []
+    for name in feature_names("categorical"):
+        bad += [(name, 3), (name, "x" * (MAX_CATEGORY_LENGTH + 1))]
+    for column in (c for c in schema().raw_columns if c.name in feature_names("numeric")):
+        bad.append((column.name, "many"))
+        if isinstance(column.maximum, int | float):
+            bad.append((column.name, column.maximum + 1))
+    return bad
+
+
+@pytest.mark.parametrize("feature, value", _bad_values())
+def test_columns_are_refused_as_records_are(client: TestClient, feature: str, value: Any) -> None:
+    rows = feature_records(3, seed=13)
+    rows[1] = {**rows[1], feature: value}
+    as_records = client.post("/predict", json={"records": rows}).json()["errors"]
+    as_columns = client.post("/predict", json={"columns": by_column(rows)}).json()["errors"]
+    assert [e["loc"] for e in as_records] == [["body", "records", 1, feature]]
+    assert [e["loc"] for e in as_columns] == [["body", "columns", feature, 1]]
+    assert [(e["msg"], e["type"]) for e in as_columns] == [
+        (e["msg"], e["type"]) for e in as_records
+    ]
+
+
+def test_columns_of_unequal_length_or_too_many_rows_are_refused(client: TestClient) -> None:
+    columns = by_column(feature_records(3, seed=14))
+    first, last = feature_names()[0], feature_names()[-1]
+    short = client.post("/predict", json={"columns": {**columns, last: columns[last][:2]}})
+    assert short.status_code == 422
+    assert short.json()["detail"] == (
+        f"columns: {last} holds 2 values, {first} 3; send one value per row in every column"
+    )
+    long = client.post("/predict", json={"columns": {k: v * 17 for k, v in columns.items()}})
+    assert long.status_code == 422
+    assert "List should have at most 50 items" in long.json()["detail"]
 
 
 def test_a_reused_client_request_id_is_echoed_but_log_keys_stay_unique(

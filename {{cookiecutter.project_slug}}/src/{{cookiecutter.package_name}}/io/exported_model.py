@@ -24,6 +24,9 @@ if TYPE_CHECKING:
 INFO_FILE = "model-info.json"
 # The version's model card (Markdown), stored with its run at training time; copied when present.
 CARD_FILE = "model_card.md"
+# The version's reference sample's features, by column (null where missing): serving checks its
+# fast path against the pipeline on these rows. Absent from folders exported before it existed.
+REFERENCE_FILE = "reference-features.json"
 # An exported model as loaded: its metadata and the pipeline.
 Bundle = tuple["ModelInfo", "Pipeline"]
 
@@ -58,6 +61,25 @@ class ModelInfo:
 def write_info(folder: Path, info: ModelInfo) -> None:
     """Write `model-info.json` into an exported model folder."""
     (folder / INFO_FILE).write_text(json.dumps(asdict(info), indent=2, sort_keys=True) + "\n")
+
+
+def write_reference(folder: Path, columns: dict[str, list[Any]]) -> None:
+    """Write the reference sample's feature columns into an exported model folder."""
+    (folder / REFERENCE_FILE).write_text(json.dumps(columns, allow_nan=False) + "\n")
+
+
+def read_reference(folder: Path) -> dict[str, list[Any]] | None:
+    """The reference sample's feature columns, or None for a folder exported without them."""
+    path = folder / REFERENCE_FILE
+    if not path.is_file():
+        return None
+    try:
+        columns = json.loads(path.read_text())
+    except (OSError, ValueError) as error:
+        raise UserError(f"{path}: not readable ({error}); export the model again") from None
+    if not isinstance(columns, dict) or not all(isinstance(v, list) for v in columns.values()):
+        raise UserError(f"{path}: not a table of columns; export the model again")
+    return columns
 
 
 def has_bundle(folder: Path) -> bool:

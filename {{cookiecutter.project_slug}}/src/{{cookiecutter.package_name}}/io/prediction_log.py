@@ -34,11 +34,11 @@ import queue
 import socket
 import tempfile
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, overload
 
 from ..core.errors import UserError
 
@@ -82,28 +82,59 @@ class LoggedRequest:
         return len(self.features)
 
     def lines(self) -> str:
-        """The request's JSON lines, one per row, each ending in a newline."""
-        stamp = self.timestamp.isoformat()
-        latency = round(self.latency_ms, 3)
+        """The request's JSON lines, one per row, each ending in a newline.
+
+        Each line is `json.dumps` of the fields in FIELDS' order; the fields every row shares
+        are encoded once per request.
+        """
+        shared = json.dumps(
+            {
+                "request_id": self.request_id,
+                "row": 0,
+                "timestamp": self.timestamp.isoformat(),
+                "model_name": self.model_name,
+                "model_version": self.model_version,
+                "run_id": self.run_id,
+                "latency_ms": round(self.latency_ms, 3),
+            },
+            allow_nan=False,
+        )
+        head, _, tail = shared[:-1].partition('"row": 0')
+        encode = json.JSONEncoder(allow_nan=False).encode
+        probabilities = self.probabilities
         return "".join(
-            json.dumps(
-                {
-                    "request_id": self.request_id,
-                    "row": row,
-                    "timestamp": stamp,
-                    "model_name": self.model_name,
-                    "model_version": self.model_version,
-                    "run_id": self.run_id,
-                    "latency_ms": latency,
-                    "features": features,
-                    "prediction": self.predictions[row],
-                    "probability": None if self.probabilities is None else self.probabilities[row],
-                },
-                allow_nan=False,
-            )
-            + "\n"
+            head
+            + f'"row": {row}{tail}, "features": {encode(features)}, '
+            + f'"prediction": {encode(self.predictions[row])}, '
+            + f'"probability": {encode(None if probabilities is None else probabilities[row])}'
+            + "}\n"
             for row, features in enumerate(self.features)
         )
+
+
+class FeatureRows(Sequence[dict[str, Any]]):
+    """Rows of a table held by column, each a dict built when read (by the writer thread)."""
+
+    def __init__(self, columns: Mapping[str, Sequence[Any]]) -> None:
+        self._columns = columns
+        self._length = len(next(iter(columns.values())))
+
+    def __len__(self) -> int:
+        return self._length
+
+    @overload
+    def __getitem__(self, index: int) -> dict[str, Any]: ...
+    @overload
+    def __getitem__(self, index: slice) -> list[dict[str, Any]]: ...
+    def __getitem__(self, index: int | slice) -> dict[str, Any] | list[dict[str, Any]]:
+        if isinstance(index, slice):
+            return [self[i] for i in range(*index.indices(self._length))]
+        return {name: values[index] for name, values in self._columns.items()}
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        names = list(self._columns)
+        for values in zip(*self._columns.values(), strict=True):
+            yield dict(zip(names, values, strict=True))
 
 
 @dataclass(frozen=True)

@@ -34,6 +34,7 @@ from mlflow.tracking import MlflowClient
 
 from ..core.errors import UserError
 from ..core.model_uri import parse_model_uri, version_uri
+from ..core.schema import feature_names
 from . import exported_model
 
 if TYPE_CHECKING:
@@ -323,8 +324,29 @@ def export_model(uri: str, destination: Path) -> exported_model.ModelInfo:
         signature=_signature(stored.signature),
         model_file=str(flavor["pickled_model"]),
     )
+    _export_reference(str(found.run_id), destination)
     exported_model.write_info(destination, info)
     return info
+
+
+def _export_reference(run_id: str, destination: Path) -> None:
+    """Copy the version's reference features into the folder, if its run stored a sample."""
+    with tempfile.TemporaryDirectory() as scratch:
+        try:
+            path = mlflow.artifacts.download_artifacts(
+                run_id=run_id,
+                artifact_path=REFERENCE_ARTIFACT,
+                dst_path=scratch,
+                tracking_uri=tracking_uri(),
+            )
+        except (MlflowException, OSError):  # trained before reference samples: no fast path
+            return
+        reference = pd.read_parquet(path)
+    columns = {
+        name: [None if pd.isna(value) else value for value in reference[name].tolist()]
+        for name in feature_names()
+    }
+    exported_model.write_reference(destination, columns)
 
 
 def resolve_version(uri: str) -> RegisteredVersion:

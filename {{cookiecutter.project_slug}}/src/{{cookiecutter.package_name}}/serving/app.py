@@ -1,7 +1,7 @@
 """The FastAPI app: the model is loaded once in the lifespan; `/predict` never blocks the loop.
 
 Endpoints: POST /predict, GET /livez, GET /readyz, GET /model, GET /metrics, and the OpenAPI
-docs at /docs and /redoc, served from local files (no CDN).
+docs at /docs and /redoc, served from local files (no CDN); MLflow's routes in invocations.py.
 """
 
 import gc
@@ -18,15 +18,27 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from fastapi_offline import FastAPIOffline
+from pydantic import BaseModel
 from starlette.exceptions import HTTPException
 
 from ..core.errors import UserError
 from ..io import exported_model
-from ..io.prediction_log import LoggedRequest, PredictionLogWriter
+from ..io.prediction_log import FeatureRows, LoggedRequest, PredictionLogWriter
+from . import fastpath
+from .invocations import invocations_router
 from .middleware import DOCS_ASSETS, HEALTH_PATHS, ApiKeyAuth, BodyLimit, ModelHeaders, Telemetry
-from .payloads import Health, ModelDescription, PredictResponse, Problem, request_model
+from .payloads import (
+    BODY_SHAPES,
+    Health,
+    Inference,
+    ModelDescription,
+    PredictResponse,
+    Problem,
+    records_request_model,
+    request_model,
+)
 from .prometheus import CONTENT_TYPE, PrometheusMetrics, process_exited
-from .runner import ModelRunner, ScoringError
+from .runner import Columns, ModelRunner, ScoringError
 from .settings import ServiceSettings
 
 MAX_LISTED_ERRORS = 3
@@ -40,6 +52,8 @@ class Served:
     runner: ModelRunner
     log: PredictionLogWriter
     labels: list[str] | None
+    inference: Inference
+    prometheus: PrometheusMetrics
 
     @property
     def headers(self) -> list[tuple[bytes, bytes]]:
@@ -65,9 +79,21 @@ def _where(location: Sequence[int | str]) -> str:
     return text.lstrip(".") or "body"
 
 
+def _location(location: Sequence[int | str]) -> list[int | str]:
+    """An error's location without the body shape's tag that pydantic puts after `body`."""
+    parts = list(location)
+    if len(parts) > 1 and parts[0] == "body" and parts[1] in BODY_SHAPES:
+        del parts[1]
+    return parts
+
+
 def _validation_problem(error: RequestValidationError) -> Problem:
     items = [
-        {"loc": list(item["loc"]), "msg": item["msg"], "type": item["type"]}
+        {
+            "loc": list(item["loc"]) if item["type"] == "json_invalid" else _location(item["loc"]),
+            "msg": item["msg"],
+            "type": item["type"],
+        }
         for item in error.errors()
     ]
     lines = []
@@ -117,6 +143,14 @@ def require_api_key(openapi: dict[str, Any]) -> dict[str, Any]:
     return openapi
 
 
+def served(request: Request) -> Served:
+    """The loaded model; HTTPException 503 while it is not loaded."""
+    current: Served | None = request.app.state.served
+    if current is None:
+        raise HTTPException(503, "the model is not loaded yet; retry when /readyz says ready")
+    return current
+
+
 def freeze_startup_objects() -> None:
     """Exempt everything alive after start-up from garbage collection.
 
@@ -139,16 +173,18 @@ def create_app(settings: ServiceSettings, loaded: exported_model.Bundle | None =
         if settings.model_dir is None:
             raise UserError("no model folder: `serve` exports the model and sets MODEL_DIR")
         info, model = loaded or exported_model.read_bundle(settings.model_dir)
+        choice = fastpath.choose(model, exported_model.read_reference(settings.model_dir))
         log = PredictionLogWriter(
             settings.prediction_log_dir,
             settings.prediction_log_max_bytes,
             on_failure=prometheus.log_write_failed,
         )
         log.start()
-        runner = ModelRunner(model, settings.max_batch_rows)
+        runner = ModelRunner(choice.scorer, settings.max_batch_rows)
         runner.start()
         labels = [str(label) for label in model.classes_] if hasattr(model, "classes_") else None
-        app.state.served = Served(info, runner, log, labels)
+        inference = Inference(path=choice.path, reason=choice.reason)
+        app.state.served = Served(info, runner, log, labels, inference, prometheus)
         freeze_startup_objects()
         try:
             yield
@@ -174,12 +210,6 @@ def create_app(settings: ServiceSettings, loaded: exported_model.Bundle | None =
             return app.openapi_schema or require_api_key(plain_openapi())
 
         app.openapi = openapi_with_api_key  # type: ignore[method-assign]
-
-    def served(request: Request) -> Served:
-        current: Served | None = request.app.state.served
-        if current is None:
-            raise HTTPException(503, "the model is not loaded yet; retry when /readyz says ready")
-        return current
 
     def model_headers() -> list[tuple[bytes, bytes]]:
         current: Served | None = app.state.served
@@ -219,49 +249,10 @@ def create_app(settings: ServiceSettings, loaded: exported_model.Bundle | None =
         },
     )
     async def predict(body: Body, request: Request) -> Response:  # type: ignore[valid-type]
-        """Score a batch of records with the served model version."""
-        current = served(request)
-        started = time.perf_counter()
-        rows = [record.model_dump(by_alias=True) for record in body.records]  # type: ignore[attr-defined]
-        predicted = await current.runner.score(rows)
-        latency_ms = (time.perf_counter() - started) * 1000
-        request_id: str = request.state.request_id
-        info = current.info
-        predictions: list[dict[str, Any]]
-        positive = None
-        if predicted.probabilities is not None and current.labels is not None:
-            table = predicted.probabilities.tolist()
-            predictions = [
-                {"prediction": label, "probabilities": dict(zip(current.labels, row, strict=True))}
-                for label, row in zip(predicted.values, table, strict=True)
-            ]
-            positive = [row[-1] for row in table]
-        else:
-            predictions = [
-                {"prediction": value, "probabilities": None} for value in predicted.values
-            ]
-        current.log.write(
-            LoggedRequest(
-                request_id=request_id,
-                timestamp=datetime.now(UTC),
-                model_name=info.name,
-                model_version=info.version,
-                run_id=info.run_id,
-                latency_ms=latency_ms,
-                features=rows,
-                predictions=predicted.values,
-                probabilities=positive,
-            )
-        )
-        prometheus.predictions.labels(info.name, info.version).inc(len(rows))
-        return JSONResponse(
-            {
-                "request_id": request_id,
-                "model_name": info.name,
-                "model_version": info.version,
-                "predictions": predictions,
-            }
-        )
+        """Score a batch: `{"records": [...]}` or `{"columns": {<feature>: [values...]}}`."""
+        records: list[BaseModel] | None = getattr(body, "records", None)
+        columns = by_name(body.columns) if records is None else records_by_column(records)  # type: ignore[attr-defined]
+        return JSONResponse(await score_batch(request, columns))
 
     @app.get("/livez", response_model=Health)
     async def livez() -> Health:
@@ -297,6 +288,7 @@ def create_app(settings: ServiceSettings, loaded: exported_model.Bundle | None =
             config_fingerprint=info.config_fingerprint,
             metrics=info.metrics,
             signature=info.signature,
+            inference=served(request).inference,
         )
 
     @app.get(
@@ -321,7 +313,73 @@ def create_app(settings: ServiceSettings, loaded: exported_model.Bundle | None =
         """Prometheus: requests, latency, in flight, predictions by model version, log failures."""
         return Response(prometheus.exposition(), media_type=CONTENT_TYPE)
 
+    app.include_router(invocations_router(records_request_model(settings.max_batch_rows), predict))
     return app
+
+
+async def score_batch(request: Request, columns: Columns) -> dict[str, Any]:
+    """Score validated rows in the app's runner, log and count them; the /predict answer.
+
+    For any endpoint of an app `create_app` built. `columns`: every schema feature, in the
+    schema's order, all of one length (1..MAX_BATCH_ROWS), values as `payloads.columns_model`
+    validates them (`records_by_column` turns validated records into this). Raises HTTPException
+    503 before the model is loaded, and ScoringError (a 422) when the model cannot score them.
+    """
+    current = served(request)
+    started = time.perf_counter()
+    predicted = await current.runner.score(columns)
+    latency_ms = (time.perf_counter() - started) * 1000
+    request_id: str = request.state.request_id
+    info = current.info
+    predictions: list[dict[str, Any]]
+    positive = None
+    if predicted.probabilities is not None and current.labels is not None:
+        table = predicted.probabilities.tolist()
+        labels = current.labels
+        predictions = [
+            {"prediction": label, "probabilities": dict(zip(labels, row, strict=True))}
+            for label, row in zip(predicted.values, table, strict=True)
+        ]
+        positive = [row[-1] for row in table]
+    else:
+        predictions = [{"prediction": value, "probabilities": None} for value in predicted.values]
+    current.log.write(
+        LoggedRequest(
+            request_id=request_id,
+            timestamp=datetime.now(UTC),
+            model_name=info.name,
+            model_version=info.version,
+            run_id=info.run_id,
+            latency_ms=latency_ms,
+            features=FeatureRows(columns),
+            predictions=predicted.values,
+            probabilities=positive,
+        )
+    )
+    current.prometheus.predictions.labels(info.name, info.version).inc(len(predictions))
+    return {
+        "request_id": request_id,
+        "model_name": info.name,
+        "model_version": info.version,
+        "predictions": predictions,
+    }
+
+
+def records_by_column(records: list[BaseModel]) -> Columns:
+    """Validated records (`payloads.record_model`) as columns, in the schema's order."""
+    fields = type(records[0]).model_fields
+    return {
+        str(field.alias): [record.__dict__[attribute] for record in records]
+        for attribute, field in fields.items()
+    }
+
+
+def by_name(columns: BaseModel) -> Columns:
+    """Validated columns (`payloads.columns_model`) by feature name, in the schema's order."""
+    return {
+        str(field.alias): columns.__dict__[attribute]
+        for attribute, field in type(columns).model_fields.items()
+    }
 
 
 def app_from_env() -> FastAPI:

@@ -1,15 +1,18 @@
 """Request and response bodies. The request record is built from the schema's features."""
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     BaseModel,
     ConfigDict,
+    Discriminator,
     Field,
+    Tag,
     ValidationError,
     ValidatorFunctionWrapHandler,
     WrapValidator,
     create_model,
+    model_validator,
 )
 from pydantic_core import PydanticCustomError
 
@@ -52,44 +55,34 @@ def _within_range(column: RawColumn) -> WrapValidator:
     return WrapValidator(check)
 
 
-def _field(column: FeatureColumn) -> tuple[Any, Any]:
-    """A feature as a required field whose value may be null (the pipeline imputes it).
+def _value(column: FeatureColumn) -> tuple[Any, str]:
+    """The type of one value of a feature (null allowed: the pipeline imputes it), and its meaning.
 
     A number is finite and, where schema.yaml gives the raw column a `min`/`max`, within them (the
     rule training's validation applies; `minimum`/`maximum` in the JSON schema); derived features
     and columns without bounds take any finite number. A category is a string of at most
     MAX_CATEGORY_LENGTH characters; categories the model never saw are accepted (it ignores them,
-    drift monitoring sees them). The JSON key is the column's name, whatever it holds (spaces,
-    dots, any letter); the Python attribute is not used (read records with
-    `model_dump(by_alias=True)`).
+    drift monitoring sees them).
     """
     if column.kind == "categorical":
-        return (
-            str | None,
-            Field(
-                alias=column.name,
-                max_length=MAX_CATEGORY_LENGTH,
-                description=f"{column.name} (category, at most {MAX_CATEGORY_LENGTH} characters); "
-                "null when unknown: the model imputes it",
-            ),
-        )
+        meaning = f"category, at most {MAX_CATEGORY_LENGTH} characters"
+        return Annotated[str | None, Field(max_length=MAX_CATEGORY_LENGTH)], meaning
     raw = next((c for c in schema().raw_columns if c.name == column.name), None)
     if raw is None or (raw.minimum is None and raw.maximum is None):
-        kind: Any = float | None
-        bounds: dict[str, Any] = {}
-        meaning = "number"
-    else:
-        kind = Annotated[float | None, _within_range(raw)]
-        bounds = {"ge": raw.minimum, "le": raw.maximum}
-        meaning = f"number, {_range_text(raw)}"
-    return (
-        kind,
-        Field(
-            alias=column.name,
-            description=f"{column.name} ({meaning}); null when unknown: the model imputes it",
-            **bounds,
-        ),
-    )
+        return float | None, "number"
+    bounded = Annotated[float | None, Field(ge=raw.minimum, le=raw.maximum), _within_range(raw)]
+    return bounded, f"number, {_range_text(raw)}"
+
+
+def _field(column: FeatureColumn) -> tuple[Any, Any]:
+    """A feature as a required field of a record, its JSON key the column's name.
+
+    The key is the name, whatever it holds (spaces, dots, any letter); the Python attribute is not
+    used (read records with `model_dump(by_alias=True)`).
+    """
+    kind, meaning = _value(column)
+    description = f"{column.name} ({meaning}); null when unknown: the model imputes it"
+    return kind, Field(alias=column.name, description=description)
 
 
 def record_model() -> type[BaseModel]:
@@ -102,8 +95,49 @@ def record_model() -> type[BaseModel]:
     )
 
 
-def request_model(max_rows: int) -> type[BaseModel]:
-    """The /predict body: a batch of 1..max_rows records, nothing else."""
+def _equal_lengths(columns: BaseModel) -> BaseModel:
+    """Every column holds as many values as the first."""
+    lengths = {
+        str(field.alias): len(getattr(columns, attribute))
+        for attribute, field in type(columns).model_fields.items()
+    }
+    first, rows = next(iter(lengths.items()))
+    for name, length in lengths.items():
+        if length != rows:
+            raise PydanticCustomError(
+                "columns_length",
+                "{name} holds {length} values, {first} {rows}; send one value per row in every "
+                "column",
+                {"name": name[:30], "length": length, "first": first[:30], "rows": rows},
+            )
+    return columns
+
+
+def columns_model(max_rows: int) -> type[BaseModel]:
+    """Rows by column: a list of 1..max_rows values per schema feature, all of one length."""
+    fields: dict[str, Any] = {}
+    for i, column in enumerate(schema().features):
+        kind, meaning = _value(column)
+        fields[f"feature_{i}"] = (
+            list[kind],  # type: ignore[valid-type]
+            Field(
+                alias=column.name,
+                min_length=1,
+                max_length=max_rows,
+                description=f"{column.name}: one value per row ({meaning}; null when unknown)",
+            ),
+        )
+    return create_model(
+        "Columns",
+        __config__=STRICT,
+        __doc__="Rows by column: every feature (schema.yaml), one value per row, equal lengths.",
+        __validators__={"equal_lengths": model_validator(mode="after")(_equal_lengths)},  # type: ignore[dict-item]
+        **fields,
+    )
+
+
+def records_request_model(max_rows: int) -> type[BaseModel]:
+    """The /predict body's records shape alone: `{"records": [...]}` with 1..max_rows rows."""
     record = record_model()
     return create_model(
         "PredictRequest",
@@ -111,6 +145,34 @@ def request_model(max_rows: int) -> type[BaseModel]:
         __doc__="A batch of records to score.",
         records=(list[record], Field(min_length=1, max_length=max_rows)),  # type: ignore[valid-type]
     )
+
+
+def request_model(max_rows: int) -> Any:
+    """The /predict body: `{"records": [...]}` (1..max_rows rows) or `{"columns": {...}}`.
+
+    An object with a `columns` key is read as columns, anything else as records, so that errors
+    name the body's own fields. Each error's location starts with the shape's tag
+    (`BODY_SHAPES`): the app drops it.
+    """
+    records = records_request_model(max_rows)
+    columns = create_model(
+        "PredictColumnsRequest",
+        __config__=STRICT,
+        __doc__="A batch of rows to score, by column.",
+        columns=(columns_model(max_rows), ...),
+    )
+    return Annotated[
+        Annotated[records, Tag("records")] | Annotated[columns, Tag("columns")],
+        Discriminator(_shape),
+    ]
+
+
+BODY_SHAPES = ("records", "columns")
+
+
+def _shape(body: Any) -> str:
+    """`columns` for an object holding that key, else `records`."""
+    return "columns" if isinstance(body, dict) and "columns" in body else "records"
 
 
 class Prediction(BaseModel):
@@ -134,6 +196,17 @@ class PredictResponse(BaseModel):
     predictions: list[Prediction]
 
 
+class Inference(BaseModel):
+    """Which path scores requests, and why.
+
+    `fast`: built from the fitted pipeline at start-up and found equal to it on the version's
+    reference sample; `pipeline`: the fitted pipeline itself.
+    """
+
+    path: Literal["fast", "pipeline"]
+    reason: str = Field(description="Why this path serves.")
+
+
 class ModelDescription(BaseModel):
     """The served model version and what it was trained on."""
 
@@ -147,6 +220,7 @@ class ModelDescription(BaseModel):
     config_fingerprint: str
     metrics: dict[str, float]
     signature: dict[str, Any]
+    inference: Inference
 
 
 class Problem(BaseModel):

@@ -11,7 +11,8 @@ that wait to every request; this one merges only what is already queued.
 import asyncio
 import queue
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -40,28 +41,60 @@ class ScoringError(Exception):
     """The model could not score a request's own rows."""
 
 
+# Validated rows by column: every schema feature's values, in the schema's order, all of one
+# length; None where a value is missing.
+Columns = Mapping[str, Sequence[Any]]
+# What scores such a table: the pipeline (`pipeline_scorer`) or a fast path equal to it.
+Scorer = Callable[[Columns], Predictions]
+
+
+def rows_of(columns: Columns) -> int:
+    """How many rows a column table holds."""
+    return len(next(iter(columns.values())))
+
+
 @dataclass
 class _Job:
-    rows: Sequence[dict[str, Any]]
+    columns: Columns
     future: "asyncio.Future[Predictions]"
     loop: asyncio.AbstractEventLoop
 
+    @property
+    def rows(self) -> int:
+        return rows_of(self.columns)
 
-def frame(rows: Sequence[dict[str, Any]]) -> pd.DataFrame:
-    """The model's input frame from validated records: missing values as NaN, schema dtypes."""
-    columns: dict[str, Any] = {}
+
+def frame(columns: Columns) -> pd.DataFrame:
+    """The model's input frame from validated columns: missing values as NaN, schema dtypes."""
+    inputs: dict[str, Any] = {}
     for column in schema().features:
-        values = [row[column.name] for row in rows]
+        values = columns[column.name]
         if column.kind == "numeric":
-            columns[column.name] = np.array(values, dtype=np.float64)
+            inputs[column.name] = np.array(values, dtype=np.float64)
         else:
-            columns[column.name] = pd.array(values, dtype="str")
-    return pd.DataFrame(columns)
+            inputs[column.name] = pd.array(values, dtype="str")
+    return pd.DataFrame(inputs)
 
 
-def score(model: Pipeline, rows: Sequence[dict[str, Any]]) -> Predictions:
+@contextmanager
+def scoring_context() -> Iterator[None]:
+    """How the runner's thread scores: one BLAS/OpenMP thread, inputs known to be finite.
+
+    One thread per worker process: scale with --workers, not with threads inside a call (on a
+    busy machine, idle OpenMP threads waiting for a core cost more than a small call's work).
+    """
+    with threadpool_limits(limits=1), sklearn.config_context(assume_finite=True):
+        yield
+
+
+def pipeline_scorer(model: Pipeline) -> Scorer:
+    """Score with the fitted pipeline itself, on the frame `frame` builds."""
+    return lambda columns: score(model, columns)
+
+
+def score(model: Pipeline, columns: Columns) -> Predictions:
     """Score rows: one predict_proba for a classifier (the label is its argmax), else predict."""
-    inputs = frame(rows)
+    inputs = frame(columns)
     if hasattr(model, "predict_proba"):
         probabilities = np.asarray(model.predict_proba(inputs), dtype=np.float64)
         labels = model.classes_[probabilities.argmax(axis=1)]
@@ -71,10 +104,10 @@ def score(model: Pipeline, rows: Sequence[dict[str, Any]]) -> Predictions:
 
 
 class ModelRunner:
-    """One thread that owns the model; `await runner.score(rows)` from any request."""
+    """One thread that owns the model; `await runner.score(columns)` from any request."""
 
-    def __init__(self, model: Pipeline, max_rows: int) -> None:
-        self.model = model
+    def __init__(self, scorer: Scorer, max_rows: int) -> None:
+        self._scorer = scorer
         self._max_rows = max_rows
         self._queue: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
         self._thread = threading.Thread(target=self._run, name="model-runner", daemon=True)
@@ -88,34 +121,33 @@ class ModelRunner:
         self._queue.put(None)
         self._thread.join()
 
-    async def score(self, rows: Sequence[dict[str, Any]]) -> Predictions:
+    async def score(self, columns: Columns) -> Predictions:
         """Score a request's rows in the runner thread without blocking the event loop."""
         loop = asyncio.get_running_loop()
         future: asyncio.Future[Predictions] = loop.create_future()
-        self._queue.put(_Job(rows, future, loop))
+        self._queue.put(_Job(columns, future, loop))
         return await future
 
     def _run(self) -> None:
-        # One thread per worker process: scale with --workers, not with threads inside a call.
-        with threadpool_limits(limits=1), sklearn.config_context(assume_finite=True):
+        with scoring_context():
             while True:
                 first = self._queue.get()
                 if first is None:
                     return
                 jobs = [first]
-                rows = len(first.rows)
+                rows = first.rows
                 while rows < self._max_rows and not self._queue.empty():
                     job = self._queue.get_nowait()
                     if job is None:
                         self._queue.put(None)
                         break
                     jobs.append(job)
-                    rows += len(job.rows)
+                    rows += job.rows
                 self._score(jobs)
 
     def _score(self, jobs: list[_Job]) -> None:
         try:
-            merged = score(self.model, [row for job in jobs for row in job.rows])
+            merged = self._scorer(_merge([job.columns for job in jobs]))
         except Exception:
             if len(jobs) == 1:
                 self._fail(jobs[0])
@@ -125,7 +157,7 @@ class ModelRunner:
             return
         start = 0
         for job in jobs:
-            end = start + len(job.rows)
+            end = start + job.rows
             probabilities = (
                 None if merged.probabilities is None else merged.probabilities[start:end]
             )
@@ -136,6 +168,13 @@ class ModelRunner:
     def _fail(job: _Job) -> None:
         error = ScoringError("the model could not score these records; check their values")
         job.loop.call_soon_threadsafe(_set_exception, job.future, error)
+
+
+def _merge(tables: list[Columns]) -> Columns:
+    """One table of all the tables' rows, in order (the only table, as it is)."""
+    if len(tables) == 1:
+        return tables[0]
+    return {name: [value for table in tables for value in table[name]] for name in tables[0]}
 
 
 def _resolve(job: _Job, predictions: Predictions) -> None:
