@@ -17,7 +17,7 @@ setup: ## Install the template's own locked dev environment
 	$(UV) sync --locked
 
 test: setup ## All template tests: renders, engine equivalence, answer validation, generated `make ci`
-	$(UV) run --locked pytest -n $(PYTEST_WORKERS) --dist worksteal
+	$(UV) run --locked pytest -n $(PYTEST_WORKERS) --dist worksteal --durations=20
 
 test-fast: setup ## The template tests that do not install a generated project (seconds)
 	$(UV) run --locked pytest -n $(PYTEST_WORKERS) --dist worksteal -m "not slow"
