@@ -58,8 +58,8 @@ def local_file(table: Location, engine: Literal["duckdb", "spark"] = "duckdb") -
     if engine == "spark" and not spark.master().startswith("local"):
         raise UserError(
             f"{table[:200]}: Spark on a cluster (SPARK_MASTER={spark.master()[:60]}) cannot "
-            "read the driver's copy of an s3:// table; copy the table to storage the cluster "
-            "reads, or unset SPARK_MASTER"
+            "read the driver's copy of an s3:// table; put the table on a path every executor "
+            "mounts and set data.raw_path to it, or unset SPARK_MASTER"
         )
     with tempfile.TemporaryDirectory(prefix="raw-table-") as scratch:
         copy = Path(scratch) / Path(table).name
