@@ -39,6 +39,7 @@ MODEL = "my-ml-project"
 CLI = ["uv", "run", "--locked", "my-ml-project"]
 S3_KEYS = {"AWS_ACCESS_KEY_ID": "test-key", "AWS_SECRET_ACCESS_KEY": "test-secret"}
 LOG_BUCKET = "prediction-logs"
+RAW_BUCKET = "raw-data"
 # The load: requests of a few rows each, spread over both instances by several clients.
 REQUESTS, ROWS, CLIENTS = 400, 3, 8
 
@@ -129,7 +130,7 @@ def _postgres() -> Iterator[str]:
 
 @contextmanager
 def _seaweedfs(folder: Path) -> Iterator[str]:
-    """SeaweedFS (`weed mini`) with buckets `mlflow` and LOG_BUCKET; yields its S3 endpoint.
+    """SeaweedFS (`weed mini`), buckets `mlflow`, LOG_BUCKET, RAW_BUCKET; yields its S3 endpoint.
 
     Every component's port is chosen here (gRPC ports default to port + 10000, which may be
     taken or beyond 65535); the WebDAV gateway and the admin UI are off.
@@ -161,7 +162,7 @@ def _seaweedfs(folder: Path) -> Iterator[str]:
     (folder / "data").mkdir()
     command = [str(weed), "mini", f"-dir={folder / 'data'}", "-ip=127.0.0.1"]
     command += ["-ip.bind=127.0.0.1", "-webdav=false", "-admin.ui=false"]
-    command += [f"-s3.config={identities}", f"-bucket=mlflow,{LOG_BUCKET}"]
+    command += [f"-s3.config={identities}", f"-bucket=mlflow,{LOG_BUCKET},{RAW_BUCKET}"]
     command += [f"-{'s3.port' if name == 's3' else name}={port}" for name, port in ports.items()]
     with _started(command, folder / "weed.log"):
         yield f"http://127.0.0.1:{ports['s3']}"
@@ -223,6 +224,47 @@ local = fs.LocalFileSystem()
 s3, prefix = fs.FileSystem.from_uri(sys.argv[2])
 fs.copy_files(sys.argv[1], prefix, source_filesystem=local, destination_filesystem=s3)
 print(json.dumps(len(s3.get_file_info(fs.FileSelector(prefix)))))
+"""
+# The sample as the features step reads it (every column as text), written as Parquet.
+AS_PARQUET = """
+import json, sys
+import duckdb
+duckdb.sql(f"COPY (FROM read_csv('{sys.argv[1]}', all_varchar=true)) TO '{sys.argv[2]}'")
+print(json.dumps(sys.argv[2]))
+"""
+# An object store that answers no, one without the object, one that is not there: one line each.
+S3_ERRORS = """
+import json, os, sys
+from my_ml_project.core.errors import UserError
+from my_ml_project.io import data
+
+def message(uri, **env):
+    os.environ.update(env)
+    try:
+        with data.local_file(uri):
+            return "read"
+    except UserError as error:
+        return str(error)
+
+print(json.dumps([
+    message(sys.argv[1] + ".missing.csv"),
+    message(sys.argv[1], AWS_SECRET_ACCESS_KEY="wrong"),
+    message(sys.argv[1], AWS_ENDPOINT_URL="http://127.0.0.1:9"),
+]))
+"""
+UPLOAD_FILE = """
+import json, sys
+from pathlib import Path
+from my_ml_project.io import object_store
+object_store.upload(Path(sys.argv[1]), sys.argv[2])
+print(json.dumps(sys.argv[2]))
+"""
+DOWNLOAD_FILE = """
+import json, sys
+from pathlib import Path
+from my_ml_project.io import object_store
+object_store.download(sys.argv[1], Path(sys.argv[2]))
+print(json.dumps(sys.argv[2]))
 """
 ROUND_TRIPS = """
 import json, statistics, sys, tempfile, time
@@ -355,6 +397,8 @@ def _loop(tmp_path: Path, figures: dict[str, Any], lap: Callable[[str], None]) -
 
         _run(project, env, "make", "features")
         lap("features")
+        _raw_data_from_object_storage(project, s3_env, tmp_path)
+        lap("features_from_s3")
         trainings = [
             subprocess.Popen(
                 ["make", "train"], cwd=project, env=env, stdout=subprocess.PIPE, text=True
@@ -369,6 +413,8 @@ def _loop(tmp_path: Path, figures: dict[str, Any], lap: Callable[[str], None]) -
 
         _run(project, env, "make", "promote", f"MODEL=models:/{MODEL}/1")
         lap("promote")
+        _batch_scoring_from_and_to_object_storage(project, s3_env, tmp_path)
+        lap("predict_s3")
         _run(
             project, env, *CLI, "export-model", "--model", f"models:/{MODEL}@champion", "--out",
             str(tmp_path / "export"),
@@ -429,3 +475,54 @@ def _loop(tmp_path: Path, figures: dict[str, Any], lap: Callable[[str], None]) -
         figures.update(_python(project, env, ROUND_TRIPS, MODEL))
         lap("round_trips")
     lap("stop_servers")
+
+
+def _fingerprint(project: Path, env: dict[str, str], raw_path: str, name: str) -> str:
+    """`features` on configs/v1.yaml with another raw_path and features_dir: the fingerprint."""
+    config = yaml.safe_load((project / "configs" / "v1.yaml").read_text())
+    config["data"].update(raw_path=raw_path, features_dir=f"data/{name}")
+    path = project / "configs" / f"{name}.yaml"
+    path.write_text(yaml.safe_dump(config))
+    _run(project, env, *CLI, "features", "--config", str(path))
+    manifest = json.loads((project / "data" / name / "manifest.json").read_text())
+    assert manifest["source"] == raw_path
+    return str(manifest["fingerprint"])
+
+
+def _raw_data_from_object_storage(project: Path, env: dict[str, str], tmp_path: Path) -> None:
+    """The sample as CSV and as Parquet in object storage: the features of the local file.
+
+    A missing object, refused credentials and an unreachable endpoint are one line each.
+    """
+    data = yaml.safe_load((project / "configs" / "v1.yaml").read_text())["data"]
+    local = json.loads((project / data["features_dir"] / "manifest.json").read_text())
+    sample = project / data["raw_path"]
+    parquet = _python(project, env, AS_PARQUET, str(sample), str(tmp_path / "customers.parquet"))
+    uploaded = {"csv": str(sample), "parquet": parquet}
+    for kind, path in uploaded.items():
+        uri = f"s3://{RAW_BUCKET}/team/customers.{kind}"
+        assert _python(project, env, UPLOAD_FILE, path, uri) == uri
+        assert _fingerprint(project, env, uri, f"features-s3-{kind}") == local["fingerprint"]
+    missing, refused, unreachable = _python(
+        project, env, S3_ERRORS, f"s3://{RAW_BUCKET}/team/customers.csv"
+    )
+    assert "not found in object storage; check the bucket and key" in missing
+    assert "ACCESS_DENIED" in refused and "check AWS_ACCESS_KEY_ID" in refused
+    assert "NETWORK_CONNECTION" in unreachable and "AWS_ENDPOINT_URL" in unreachable
+
+
+def _batch_scoring_from_and_to_object_storage(
+    project: Path, env: dict[str, str], tmp_path: Path
+) -> None:
+    """`predict --input s3://... --output s3://...` writes what a local predict writes."""
+    model = f"models:/{MODEL}@champion"
+    raw_path = yaml.safe_load((project / "configs" / "v1.yaml").read_text())["data"]["raw_path"]
+    sample = str(project / raw_path)
+    local = tmp_path / "predictions-local.parquet"
+    _run(project, env, *CLI, "predict", "--model", model, "--input", sample, "--output", str(local))
+    remote = f"s3://{RAW_BUCKET}/team/predictions.parquet"
+    source = f"s3://{RAW_BUCKET}/team/customers.parquet"
+    _run(project, env, *CLI, "predict", "--model", model, "--input", source, "--output", remote)
+    fetched = tmp_path / "predictions-s3.parquet"
+    assert _python(project, env, DOWNLOAD_FILE, remote, str(fetched)) == str(fetched)
+    assert fetched.read_bytes() == local.read_bytes()

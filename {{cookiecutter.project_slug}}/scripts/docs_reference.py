@@ -41,6 +41,10 @@ def _type(annotation: Any) -> str:
         return " or ".join("none" if p == "NoneType" else p for p in parts)
     if typing.get_origin(annotation) is typing.Literal:
         return " / ".join(f"`{a}`" for a in typing.get_args(annotation))
+    if typing.get_origin(annotation) is typing.Annotated:  # e.g. text of a given form
+        base, *constraints = typing.get_args(annotation)
+        patterns = [f"`{c.pattern}`" for c in constraints if getattr(c, "pattern", None)]
+        return " ".join([_type(base), *(f"matching {p}" for p in patterns)])
     return re.sub(r"\b(?:\w+\.)+(\w+)", r"\1", str(annotation))  # dotted names: their last part
 
 

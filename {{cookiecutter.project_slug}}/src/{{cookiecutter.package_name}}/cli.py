@@ -30,7 +30,8 @@ ConfigOption = Annotated[
 ]
 MODEL_HELP = "models:/<name>/<version> or models:/<name>@<alias>"
 TableOption = Annotated[
-    Path | None, typer.Option(help="A raw table (CSV/Parquet); default: data.raw_path.")
+    str | None,
+    typer.Option(help="A raw table (CSV/Parquet, a path or s3://...); default: data.raw_path."),
 ]
 
 
@@ -184,11 +185,12 @@ def example_request_command(
 ) -> None:
     """Write a /predict body made of the table's first rows, as the service expects them."""
     from .core.config import load_config
+    from .io.data import location
     from .replay import example_request
 
     with user_errors():
         config = load_config(config_path).data
-        text = example_request(table or config.raw_path, config, rows)
+        text = example_request(location(table) if table else config.raw_path, config, rows)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(text)
     typer.echo(
@@ -213,12 +215,14 @@ def replay_command(
 ) -> None:
     """Send a table's rows through the running service's /predict, in batches (then: monitor)."""
     from .core.config import load_config
+    from .io.data import location
     from .replay import feature_rows, http_post, parse_shifts, replay
 
     with user_errors():
         config = load_config(config_path)
         shifts = parse_shifts(shift or [])
-        frame = feature_rows(table or config.data.raw_path, config.data, rows, shifts)
+        source = location(table) if table else config.data.raw_path
+        frame = feature_rows(source, config.data, rows, shifts)
         done = replay(frame, http_post(url), batch)
     typer.echo(
         f"replayed {done.rows} rows in {done.requests} requests to {url}: "
@@ -365,9 +369,12 @@ def monitor_command(
 def predict_command(
     model: Annotated[str, typer.Option(help=MODEL_HELP)],
     input_path: Annotated[
-        Path, typer.Option("--input", help="Raw rows to score: a .csv or .parquet file.")
+        str,
+        typer.Option("--input", help="Raw rows to score: a .csv or .parquet file, or s3://..."),
     ],
-    output: Annotated[Path, typer.Option(help="Predictions: .parquet or .csv (by the suffix).")],
+    output: Annotated[
+        str, typer.Option(help="Predictions: .parquet or .csv (by the suffix), or s3://...")
+    ],
     config_path: ConfigOption = Path("configs/v1.yaml"),
     chunk_rows: Annotated[
         int, typer.Option(min=1, help="Rows scored at a time (bounds the memory used).")
@@ -385,6 +392,7 @@ def predict_command(
 
     from .batch import predict
     from .core.config import load_config
+    from .io.data import location
 
     with (
         user_errors(),
@@ -396,8 +404,8 @@ def predict_command(
         task = bar.add_task("scoring", total=None)
         result = predict.predict(
             model,
-            input_path,
-            output,
+            location(input_path),
+            location(output),
             config.data.as_of,
             chunk_rows=chunk_rows,
             progress=lambda done, total: bar.update(task, completed=done, total=total),

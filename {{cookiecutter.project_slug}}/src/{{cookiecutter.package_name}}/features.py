@@ -249,15 +249,17 @@ def build_features(config: DataConfig, con: BaseBackend | None = None) -> Featur
     """Read, validate and transform the raw data; write features and manifest to features_dir."""
     check_derived(config.as_of)
     con = con or data.connect(config.engine)
-    raw = data.read_raw(con, config.raw_path)
-    validate_raw(raw, str(config.raw_path))
-    features = derive_features(raw, config.as_of)
-    if config.sample_rows is not None:
-        features = features.limit(config.sample_rows)
-    frame = features.to_pandas()
+    with data.local_file(config.raw_path, config.engine) as path:
+        raw = data.read_raw(con, path)
+        validate_raw(raw, str(config.raw_path))
+        features = derive_features(raw, config.as_of)
+        if config.sample_rows is not None:
+            features = features.limit(config.sample_rows)
+        frame = features.to_pandas()
+        source_sha256 = data.file_sha256(path)
     manifest = {
         "source": str(config.raw_path),
-        "source_sha256": data.file_sha256(config.raw_path),
+        "source_sha256": source_sha256,
         "as_of": None if config.as_of is None else config.as_of.isoformat(),
         "sample_rows": config.sample_rows,
         "rows": len(frame),

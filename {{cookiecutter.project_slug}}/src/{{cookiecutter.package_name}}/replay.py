@@ -52,19 +52,23 @@ def parse_shifts(items: list[str]) -> dict[str, float]:
 
 
 def feature_rows(
-    table: Path, config: DataConfig, rows: int | None = None, shifts: dict[str, float] | None = None
+    table: data.Location,
+    config: DataConfig,
+    rows: int | None = None,
+    shifts: dict[str, float] | None = None,
 ) -> pd.DataFrame:
     """The table's rows as model features (validated, derived), the first `rows`, shifted.
 
     A shifted column is multiplied by its factor and clipped into the range schema.yaml gives the
     raw column, so every shifted record is still one the service accepts.
     """
-    raw = data.read_raw(data.connect(), table)
-    validate_raw(raw, str(table))
-    features = derive_features(raw, config.as_of)
-    if rows is not None:
-        features = features.limit(rows)
-    frame: pd.DataFrame = features.to_pandas()[feature_names()]
+    with data.local_file(table) as path:
+        raw = data.read_raw(data.connect(), path)
+        validate_raw(raw, str(table))
+        features = derive_features(raw, config.as_of)
+        if rows is not None:
+            features = features.limit(rows)
+        frame: pd.DataFrame = features.to_pandas()[feature_names()]
     contract = schema()
     raw_names = {c.name for c in contract.raw_columns}
     for column, factor in (shifts or {}).items():
@@ -87,7 +91,7 @@ def records(frame: pd.DataFrame) -> list[Record]:
     ]
 
 
-def example_request(table: Path, config: DataConfig, rows: int = 2) -> str:
+def example_request(table: data.Location, config: DataConfig, rows: int = 2) -> str:
     """A /predict body of the table's first `rows` rows, as indented JSON text."""
     body = {"records": records(feature_rows(table, config, rows))}
     return json.dumps(body, indent=2, ensure_ascii=False) + "\n"

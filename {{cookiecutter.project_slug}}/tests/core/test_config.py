@@ -58,6 +58,8 @@ def test_fingerprint_is_stable_and_sensitive() -> None:
         (lambda c: c.update(metrics=["bogus"]), "metrics: bogus not available"),
         (lambda c: c.update(problem_type="ranking"), "problem_type"),
         (lambda c: c["data"].update(as_of="yesterday"), "data.as_of"),
+        (lambda c: c["data"].update(raw_path="s3:/bucket/t.csv"), "written s3://bucket/key"),
+        (lambda c: c["data"].update(raw_path="s3://bucket"), "written s3://bucket/key"),
     ],
 )
 def test_bad_config_is_one_clear_line(
@@ -67,6 +69,12 @@ def test_bad_config_is_one_clear_line(
     assert expected in message
     assert message.startswith("smoke.yaml: ")
     assert "\n" not in message
+
+
+def test_raw_path_may_name_an_object_in_object_storage() -> None:
+    config = _smoke()
+    config["data"]["raw_path"] = "s3://bucket/team/customers.parquet"
+    assert parse_config(config).data.raw_path == "s3://bucket/team/customers.parquet"
 
 
 @pytest.mark.parametrize(

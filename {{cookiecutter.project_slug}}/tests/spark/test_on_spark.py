@@ -44,7 +44,7 @@ def test_features_equal_duckdb_s_on_csv_parquet_and_the_shipped_config(tmp_path:
     local, remote = _both(tmp_path / "raw.parquet", tmp_path / "parquet", rows=50)
     pd.testing.assert_frame_equal(remote, local, check_exact=True)
     shipped = project_config().data
-    _both(shipped.raw_path, tmp_path / "shipped")
+    _both(Path(shipped.raw_path), tmp_path / "shipped")
 
 
 def test_validation_errors_name_the_same_column_rule_and_count(tmp_path: Path) -> None:
@@ -65,7 +65,7 @@ def test_batch_scoring_on_spark_writes_what_local_scoring_writes(
     model_dir: Path, tmp_path: Path
 ) -> None:
     bundle = read_bundle(model_dir)
-    source = project_config().data.raw_path
+    source = Path(project_config().data.raw_path)  # a local file (helpers.project_config)
     for name in ("out.parquet", "out.csv"):
         local = predict.score_file(bundle, source, tmp_path / "local" / name, AS_OF, 500)
         remote = on_spark.score_file(bundle, source, tmp_path / "spark" / name, AS_OF)

@@ -29,7 +29,7 @@ from .predict import (
 )
 
 
-def _first_broken(frame: Any, source: Path, rules: dict[str, str]) -> None:
+def _first_broken(frame: Any, source: str, rules: dict[str, str]) -> None:
     """Raise UserError naming the first row (counting from 1, in file order) that breaks a rule."""
     broken = frame.select(BROKEN).rdd.zipWithIndex().filter(lambda pair: pair[0][0] is not None)
     first = broken.take(1)
@@ -64,16 +64,18 @@ def score_file(
     output: Path,
     as_of: date | None,
     progress: Progress | None = None,
+    name: str | None = None,
 ) -> Scored:
     """`predict.score_file` as a Spark job: the same checks, features, columns and row order."""
     info, model = bundle
     check_output(output)
+    source_name = name or str(source)
     con = data.connect("spark")
     raw = data.read_raw(con, source)
-    missing_columns(raw, str(source), scoring_columns())
+    missing_columns(raw, source_name, scoring_columns())
     query, rules = scoring_query(raw, as_of)
     frame = spark.session().sql(con.compile(query))
-    _first_broken(frame, source, rules)
+    _first_broken(frame, source_name, rules)
     shipped = spark.session().sparkContext.broadcast((info, model))
 
     def score(frames: Any) -> Any:
@@ -99,7 +101,7 @@ def score_file(
         finally:
             writer.close()
         if rows == 0:
-            raise UserError(f"{source}: no rows to score; pass a table with at least one row")
+            raise UserError(f"{source_name}: no rows to score; pass a table with at least one row")
         partial.replace(output)
     finally:
         shutil.rmtree(parts, ignore_errors=True)

@@ -44,7 +44,7 @@ class Scored:
 
     rows: int
     info: exported_model.ModelInfo
-    output: Path
+    output: data.Location
 
 
 @contextmanager
@@ -64,11 +64,12 @@ def pinned_model(uri: str) -> Iterator[exported_model.Bundle]:
         yield exported_model.read_bundle(Path(scratch))
 
 
-def check_output(path: Path) -> None:
+def check_output(path: data.Location) -> None:
     """The output's suffix names a format this step writes."""
-    if path.suffix.lower() not in OUTPUT_FORMATS:
+    suffix = Path(str(path)).suffix
+    if suffix.lower() not in OUTPUT_FORMATS:
         raise UserError(
-            f"output {path}: unknown format '{path.suffix}'; end the name in .parquet or .csv"
+            f"output {path}: unknown format '{suffix}'; end the name in .parquet or .csv"
         )
 
 
@@ -159,21 +160,24 @@ def score_file(
     as_of: date | None,
     chunk_rows: int = CHUNK_ROWS,
     progress: Progress | None = None,
+    name: str | None = None,
 ) -> Scored:
     """Score every row of `source` (CSV/Parquet raw rows) with a loaded model into `output`.
 
     The output (Parquet or CSV, by its suffix) appears only when every row was scored; rows keep
-    the input's order. `progress(done, total)` is called after each chunk.
+    the input's order. `progress(done, total)` is called after each chunk. Messages name the
+    input as `name` (default: the path; a copy's origin, e.g. its s3:// URI).
     """
     info, model = bundle
     check_output(output)
+    source_name = name or str(source)
     con = data.connect()
     raw = data.read_raw(con, source)
-    missing_columns(raw, str(source), scoring_columns())
+    missing_columns(raw, source_name, scoring_columns())
     query, rules = scoring_query(raw, as_of)
     total = int(raw.count().execute())
     if total == 0:
-        raise UserError(f"{source}: no rows to score; pass a table with at least one row")
+        raise UserError(f"{source_name}: no rows to score; pass a table with at least one row")
     output.parent.mkdir(parents=True, exist_ok=True)
     partial = output.with_name(f".{output.name}.partial")
     writer = Writer(partial, parquet=output.suffix.lower() == ".parquet")
@@ -182,7 +186,7 @@ def score_file(
         for batch in data.record_batches(con, query, chunk_rows):
             if not len(batch):
                 continue
-            _first_broken(batch, done, str(source), rules)
+            _first_broken(batch, done, source_name, rules)
             scored = score_frame(model, batch.drop_columns([BROKEN]).to_pandas(), info)
             writer.write(pa.Table.from_pandas(scored, preserve_index=False))
             done += len(batch)
@@ -198,8 +202,8 @@ def score_file(
 
 def predict(
     model_uri: str,
-    source: Path,
-    output: Path,
+    source: data.Location,
+    output: data.Location,
     as_of: date | None,
     chunk_rows: int = CHUNK_ROWS,
     progress: Progress | None = None,
@@ -208,13 +212,17 @@ def predict(
     """Score `source` with the version a model URI names (an alias is resolved once, first).
 
     Locally (`duckdb`) in chunks of `chunk_rows`; with `spark` as a Spark job (`on_spark.py`),
-    with the same output.
+    with the same output. Either file may be in object storage (`s3://`): the input is copied
+    in first, the output written locally and then uploaded (`io/data.py`).
     """
     check_output(output)
-    data.read_raw(data.connect(), source)  # a missing or unreadable input fails before the model
-    with pinned_model(model_uri) as bundle:
-        if engine == "spark":
-            from . import on_spark
+    with data.local_file(source, engine) as local, data.written_file(output) as target:
+        data.read_raw(data.connect(), local)  # a missing or unreadable input fails before the model
+        with pinned_model(model_uri) as bundle:
+            if engine == "spark":
+                from . import on_spark
 
-            return on_spark.score_file(bundle, source, output, as_of, progress)
-        return score_file(bundle, source, output, as_of, chunk_rows, progress)
+                scored = on_spark.score_file(bundle, local, target, as_of, progress, str(source))
+            else:
+                scored = score_file(bundle, local, target, as_of, chunk_rows, progress, str(source))
+    return Scored(rows=scored.rows, info=scored.info, output=output)

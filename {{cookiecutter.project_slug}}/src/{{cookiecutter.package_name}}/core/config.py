@@ -2,6 +2,7 @@
 
 import hashlib
 import json
+import re
 import reprlib
 from datetime import date
 from pathlib import Path
@@ -14,6 +15,7 @@ from pydantic import (
     Field,
     StringConstraints,
     ValidationError,
+    field_validator,
     model_validator,
 )
 
@@ -52,10 +54,17 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+# An object in object storage (`s3://bucket/key`): kept as text, as a Path would fold its `//`.
+S3_OBJECT = r"^s3://[^/\s]+/\S+$"
+S3Object = Annotated[str, StringConstraints(pattern=S3_OBJECT)]
+
+
 class DataConfig(Strict):
     """Where the raw data is, where features go, and the date features are computed at."""
 
-    raw_path: Path
+    raw_path: S3Object | Path = Field(
+        description="The raw table (.csv or .parquet): a local path, or s3://bucket/key."
+    )
     features_dir: Path = Path("data/features")
     engine: Literal["duckdb", "spark"] = Field(
         default="duckdb",
@@ -68,6 +77,15 @@ class DataConfig(Strict):
     sample_rows: int | None = Field(
         default=None, gt=0, description="Use only the first N rows (in feature order): smoke runs."
     )
+
+    @field_validator("raw_path", mode="before")
+    @classmethod
+    def _s3_uri(cls, value: object) -> object:
+        """A value naming object storage must be a whole `s3://bucket/key` (not a local path)."""
+        s3 = isinstance(value, str) and value.lower().startswith("s3:")
+        if s3 and not re.match(S3_OBJECT, str(value)):
+            raise ValueError("an object in object storage is written s3://bucket/key.parquet")
+        return value
 
 
 class SplitConfig(Strict):

@@ -31,6 +31,11 @@ SETTINGS = {
 }
 
 
+def master() -> str:
+    """The Spark master URL: SPARK_MASTER, else MASTER (`local[2]`)."""
+    return os.environ.get("SPARK_MASTER", MASTER)
+
+
 def java_missing() -> str | None:
     """Why no JVM can start here (no `java` on PATH, no JAVA_HOME), or None."""
     home = os.environ.get("JAVA_HOME")
@@ -59,9 +64,7 @@ def session() -> SparkSession:
     os.environ.setdefault("SPARK_LOCAL_IP", LOOPBACK)
     # Python workers run this interpreter (the project's environment), not whatever is on PATH.
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
-    builder = SparkSession.builder.master(os.environ.get("SPARK_MASTER", MASTER)).appName(
-        __name__.split(".")[0]
-    )
+    builder = SparkSession.builder.master(master()).appName(__name__.split(".")[0])
     for key, value in SETTINGS.items():
         builder = builder.config(key, value)
     return builder.getOrCreate()
