@@ -1,8 +1,9 @@
-"""The getting-started page as a script: its `console` blocks, commands and what they print.
+"""The getting-started pages as scripts: their `console` blocks, commands and what they print.
 
-In docs/getting-started.md a fenced `console` block holds commands (lines after `$ `), each
-followed by lines its output must contain (`…` matches anything within a line).
-tests/test_getting_started.py runs the commands in order in one shell on a fresh render.
+In docs/getting-started.md (the template's) and a project's docs/getting-started.md, a fenced
+`console` block holds commands (lines after `$ `), each followed by lines its output must contain
+(`…` matches anything within a line). tests/test_getting_started.py runs the template's page in
+one shell on a fresh render, then the project's page in that project, and checks the lines.
 """
 
 from __future__ import annotations
@@ -45,6 +46,21 @@ def commands(page: Path = PAGE) -> list[Command]:
                     raise ValueError(f"{page.name}: output line {line!r} before any command")
                 found[-1][1].append(line.strip())
     return [Command(line, tuple(expected)) for line, expected in found]
+
+
+def replaced(steps: list[Command], old: str, new: str) -> list[Command]:
+    """The commands with `old` replaced by `new` in each line and each expected line."""
+    return [
+        Command(step.line.replace(old, new), tuple(e.replace(old, new) for e in step.expected))
+        for step in steps
+    ]
+
+
+def readme_commands(readme: Path) -> list[str]:
+    """The commands of a project README's `## Start` section (its `bash` blocks), no comments."""
+    start = readme.read_text(encoding="utf-8").split("\n## Start\n", 1)[1].split("\n## ", 1)[0]
+    lines = "\n".join(re.findall(r"```bash\n(.*?)```", start, re.DOTALL)).splitlines()
+    return [re.split(r"\s+# ", line)[0].strip() for line in lines if line.strip()]
 
 
 def script(steps: list[Command]) -> str:
