@@ -64,10 +64,13 @@ def readme_commands(readme: Path) -> list[str]:
 
 
 def script(steps: list[Command]) -> str:
-    """A bash script running the commands in order, marking where each one's output starts."""
+    """A bash script running the commands in order, marking where each one's output starts.
+
+    A mark starts a line of its own even after an output without a final newline (`curl`'s).
+    """
     lines = ["set -euo pipefail"]
     for number, step in enumerate(steps):
-        lines += [f"echo '{STEP.format(number)}'", step.line]
+        lines += [f"printf '\\n%s\\n' '{STEP.format(number)}'", step.line]
     return "\n".join(lines) + "\n"
 
 
