@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from ml_template_dev import ROOT, TEMPLATE
-from ml_template_dev.getting_started import commands
+from ml_template_dev.getting_started import commands, readme_commands
 from ml_template_dev.messages import modules, raised, user_errors
 from ml_template_dev.questions import QUESTIONS, choices
 from ml_template_dev.render import tree
@@ -67,6 +67,15 @@ def test_getting_started_has_commands_with_expected_output() -> None:
     assert steps[0].line.startswith("uvx copier copy")
     assert any(step.line.startswith("make monitor") for step in steps)
     assert all(step.line.strip() for step in steps)
+
+
+def test_a_projects_readme_path_is_its_getting_started_page(default_project: Path) -> None:
+    """The README's Start commands are the page's (which tests/test_getting_started.py runs);
+    the page runs `make serve` in the background."""
+    steps = commands(default_project / "docs" / "getting-started.md")
+    assert any(step.line.startswith("make monitor") for step in steps)
+    shown = {step.line.removesuffix(" > serve.log 2>&1 &") for step in steps}
+    assert set(readme_commands(default_project / "README.md")) - shown == set()
 
 
 def test_the_site_is_not_rendered_into_projects(default_project: Path) -> None:

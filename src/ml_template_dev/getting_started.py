@@ -1,8 +1,9 @@
-"""The getting-started page as a script: its `console` blocks, commands and what they print.
+"""The getting-started pages as scripts: their `console` blocks, commands and what they print.
 
-In docs/getting-started.md a fenced `console` block holds commands (lines after `$ `), each
-followed by lines its output must contain (`…` matches anything within a line).
-tests/test_getting_started.py runs the commands in order in one shell on a fresh render.
+In docs/getting-started.md (the template's) and a project's docs/getting-started.md, a fenced
+`console` block holds commands (lines after `$ `), each followed by lines its output must contain
+(`…` matches anything within a line). tests/test_getting_started.py runs the template's page in
+one shell on a fresh render, then the project's page in that project, and checks the lines.
 """
 
 from __future__ import annotations
@@ -47,11 +48,29 @@ def commands(page: Path = PAGE) -> list[Command]:
     return [Command(line, tuple(expected)) for line, expected in found]
 
 
+def replaced(steps: list[Command], old: str, new: str) -> list[Command]:
+    """The commands with `old` replaced by `new` in each line and each expected line."""
+    return [
+        Command(step.line.replace(old, new), tuple(e.replace(old, new) for e in step.expected))
+        for step in steps
+    ]
+
+
+def readme_commands(readme: Path) -> list[str]:
+    """The commands of a project README's `## Start` section (its `bash` blocks), no comments."""
+    start = readme.read_text(encoding="utf-8").split("\n## Start\n", 1)[1].split("\n## ", 1)[0]
+    lines = "\n".join(re.findall(r"```bash\n(.*?)```", start, re.DOTALL)).splitlines()
+    return [re.split(r"\s+# ", line)[0].strip() for line in lines if line.strip()]
+
+
 def script(steps: list[Command]) -> str:
-    """A bash script running the commands in order, marking where each one's output starts."""
+    """A bash script running the commands in order, marking where each one's output starts.
+
+    A mark starts a line of its own even after an output without a final newline (`curl`'s).
+    """
     lines = ["set -euo pipefail"]
     for number, step in enumerate(steps):
-        lines += [f"echo '{STEP.format(number)}'", step.line]
+        lines += [f"printf '\\n%s\\n' '{STEP.format(number)}'", step.line]
     return "\n".join(lines) + "\n"
 
 

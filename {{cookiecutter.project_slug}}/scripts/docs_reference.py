@@ -36,6 +36,8 @@ def _type(annotation: Any) -> str:
     """A field's type as a reader says it: `int`, `list[str]`, `date or none`."""
     if isinstance(annotation, type) and not typing.get_args(annotation):
         return annotation.__name__
+    if typing.get_origin(annotation) is typing.Annotated:  # constraints: the field's checks
+        return _type(typing.get_args(annotation)[0])
     if typing.get_origin(annotation) in (typing.Union, types.UnionType):
         parts = [_type(a) for a in typing.get_args(annotation)]
         return " or ".join("none" if p == "NoneType" else p for p in parts)
@@ -58,19 +60,32 @@ def _default(field: FieldInfo) -> str:
     return "—" if value is None or value is PydanticUndefined else f"`{value}`"
 
 
+def _model(annotation: Any) -> type[BaseModel] | None:
+    """The config model a section's annotation names (`Model` or `Model | None`), if any."""
+    for part in (annotation, *typing.get_args(annotation)):
+        if isinstance(part, type) and issubclass(part, BaseModel):
+            return part
+    return None
+
+
 def _model_rows(model: type[BaseModel], prefix: str = "") -> Iterator[str]:
-    sections: list[tuple[str, type[BaseModel]]] = []
+    sections: list[tuple[str, type[BaseModel], FieldInfo]] = []
     for name, field in model.model_fields.items():
         key = f"{prefix}{name}"
         annotation = field.annotation
-        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-            sections.append((key, annotation))
+        section = _model(annotation)
+        if section is not None and typing.get_origin(annotation) is not dict:
+            sections.append((key, section, field))
             continue
         cells = [_type(annotation), _default(field), field.description or ""]
         yield f"| `{key}` | " + " | ".join(_cell(c) for c in cells) + " |"
-    for key, section in sections:
+        if typing.get_origin(annotation) is dict:  # e.g. gate.rules.<metric>: a model per key
+            entry = _model(typing.get_args(annotation)[1])
+            if entry is not None:
+                yield from _model_rows(entry, f"{key}.<name>.")
+    for key, section, field in sections:
         doc = (section.__doc__ or "").strip().splitlines()[0] if section.__doc__ else ""
-        yield f"| `{key}` | section | | {_cell(doc)} |"
+        yield f"| `{key}` | section | | {_cell(field.description or doc)} |"
         yield from _model_rows(section, f"{key}.")
 
 

@@ -13,6 +13,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import typing
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -22,6 +23,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import yaml
+from pydantic import BaseModel
 
 from {{ cookiecutter.package_name }}.core.config import ProjectConfig, load_config
 from {{ cookiecutter.package_name }}.core.schema import RawColumn, schema
@@ -362,6 +364,27 @@ def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
+
+
+def _model_in(annotation: Any) -> type[BaseModel] | None:
+    """The model an annotation holds: `Model`, `Model | None` or `dict[str, Model]`'s values."""
+    for part in (annotation, *typing.get_args(annotation)):
+        if isinstance(part, type) and issubclass(part, BaseModel):
+            return part
+    return None
+
+
+def undocumented(model: type[BaseModel], prefix: str = "") -> list[str]:
+    """The keys the docs' reference tables would show without a meaning: fields without a
+    description, sections (nested models, also a dict's values) without a docstring."""
+    missing = [] if model.__doc__ else [prefix.rstrip(".") or model.__name__]
+    for name, info in model.model_fields.items():
+        inner, mapping = _model_in(info.annotation), typing.get_origin(info.annotation) is dict
+        if (inner is None or mapping) and not info.description:
+            missing.append(f"{prefix}{name}")
+        if inner is not None:
+            missing += undocumented(inner, f"{prefix}{name}." + ("<name>." if mapping else ""))
+    return missing
 
 
 def assert_one_line_error(stderr: str, *fragments: str) -> None:

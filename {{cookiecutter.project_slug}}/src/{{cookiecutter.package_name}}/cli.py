@@ -82,11 +82,14 @@ def user_errors() -> Iterator[None]:
 @app.command("features")
 def features_command(config_path: ConfigOption) -> None:
     """Validate the raw data and write the feature table and its manifest."""
+    from .core import progress
     from .core.config import load_config
     from .features import build_features
 
     with user_errors():
-        result = build_features(load_config(config_path).data)
+        config = load_config(config_path)
+        with progress.step("features"):
+            result = build_features(config.data)
     typer.echo(
         f"features: {result.manifest['rows']} rows -> {result.path} "
         f"(fingerprint {result.fingerprint[:12]})"
@@ -308,12 +311,14 @@ def export_model_command(
     out: Annotated[Path, typer.Option(help="Folder to write the model and model-info.json to.")],
 ) -> None:
     """Copy a model version (an alias resolved to its version) out of the registry into a folder."""
+    from .core import progress
     from .io import registry
 
     with user_errors():
         if model is None:
             raise UserError("export-model: pass --model or set MODEL_URI")
-        info = registry.export_model(model, out)
+        with progress.step("export-model"):
+            info = registry.export_model(model, out)
     typer.echo(f"exported {info.uri} (run {info.run_id}) -> {out}")
 
 
@@ -387,29 +392,22 @@ def predict_command(
     ] = None,
 ) -> None:
     """Score a table of raw rows with one model version; write one prediction per row."""
-    from rich.console import Console
-    from rich.progress import Progress
-
     from .batch import predict
+    from .core import progress
     from .core.config import load_config
     from .io.data import location
 
-    with (
-        user_errors(),
-        Progress(
-            console=Console(stderr=True), disable=not sys.stderr.isatty(), transient=True
-        ) as bar,
-    ):
+    with user_errors():
         config = load_config(config_path)
-        task = bar.add_task("scoring", total=None)
-        result = predict.predict(
-            model,
-            location(input_path),
-            location(output),
-            config.data.as_of,
-            chunk_rows=chunk_rows,
-            progress=lambda done, total: bar.update(task, completed=done, total=total),
-            engine=engine.value if engine is not None else config.data.engine,
-        )
+        with progress.step("predict") as advance:
+            result = predict.predict(
+                model,
+                location(input_path),
+                location(output),
+                config.data.as_of,
+                chunk_rows=chunk_rows,
+                progress=advance,
+                engine=engine.value if engine is not None else config.data.engine,
+            )
     info = result.info
     typer.echo(f"scored {result.rows} rows with {info.uri} (run {info.run_id}) -> {result.output}")

@@ -5,11 +5,11 @@ from typing import Any
 import pytest
 import yaml
 
-from {{ cookiecutter.package_name }}.core.config import load_config, parse_config
+from {{ cookiecutter.package_name }}.core.config import ProjectConfig, load_config, parse_config
 from {{ cookiecutter.package_name }}.core.errors import UserError
 from {{ cookiecutter.package_name }}.core.estimators import check_params
 from {{ cookiecutter.package_name }}.core.schema import schema
-from tests.helpers import PROJECT, not_a_feature
+from tests.helpers import PROJECT, not_a_feature, undocumented
 
 CONFIGS = PROJECT / "configs"
 FIRST = schema().features[0]
@@ -184,3 +184,8 @@ def test_bad_monitoring_section_is_one_clear_line(
         parse_config(config, "smoke.yaml")
     assert expected in str(caught.value)
     assert "\n" not in str(caught.value)
+
+
+def test_every_config_key_is_documented() -> None:
+    """The docs' reference table shows each key's description: none may be missing."""
+    assert undocumented(ProjectConfig) == []

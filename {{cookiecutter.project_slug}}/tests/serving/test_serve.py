@@ -2,6 +2,7 @@
 
 import contextlib
 import ctypes
+import json
 import os
 import resource
 import signal
@@ -273,7 +274,7 @@ def test_one_or_two_workers_report_the_same_metrics_and_stop_cleanly(
 ) -> None:
     scratch = tmp_path / "tmp"
     scratch.mkdir()
-    server = start_server(workers=workers, env={"TMPDIR": str(scratch)})
+    server = start_server(workers=workers, env={"TMPDIR": str(scratch), "LOG_FORMAT": "json"})
     sizes = [1 + i % 3 for i in range(12)]
     with ThreadPoolExecutor(max_workers=4) as pool:
         answers = list(pool.map(lambda n: server.predict(RECORDS[:n]), sizes))
@@ -284,6 +285,7 @@ def test_one_or_two_workers_report_the_same_metrics_and_stop_cleanly(
     assert server.stop(signum) == 0, server.output()
     assert not list(scratch.glob("{{ cookiecutter.project_slug }}-*")), "scratch folders removed"
     assert "Traceback" not in server.output()
+    _assert_json_log_lines(server.output(), requests=len(sizes))
 
     assert all(r.status_code == 200 for r in answers)
     version = registered[1].rsplit("/", 1)[1]
@@ -304,6 +306,18 @@ def test_one_or_two_workers_report_the_same_metrics_and_stop_cleanly(
         "prediction_log_write_errors_total",
         "prediction_log_dropped_rows_total",
     }
+
+
+def _assert_json_log_lines(output: str, requests: int) -> None:
+    """LOG_FORMAT=json: all but the `serving ...` line (stdout) are JSON, uvicorn's included,
+    with one access line per request."""
+    [serving, *lines] = output.splitlines()
+    assert serving.startswith("serving ")
+    records = [json.loads(line) for line in lines]
+    loggers = {record["logger"] for record in records}
+    assert {"uvicorn.error", "uvicorn.access"} <= loggers, loggers
+    accessed = [r["message"] for r in records if r["logger"] == "uvicorn.access"]
+    assert sum('"POST /predict HTTP/1.1" 200' in m for m in accessed) == requests, accessed
 
 
 def test_a_log_that_cannot_be_written_is_counted_and_not_ready_until_it_can(

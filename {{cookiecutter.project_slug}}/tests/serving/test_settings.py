@@ -7,6 +7,7 @@ from pydantic import ValidationError
 
 from {{ cookiecutter.package_name }}.core.errors import UserError
 from {{ cookiecutter.package_name }}.serving.settings import ServiceSettings
+from tests.helpers import undocumented
 
 NAMES = (
     "MODEL_URI",
@@ -86,3 +87,8 @@ def test_settings_are_frozen_and_reproduced_by_their_environment(
     for name, value in settings.to_env().items():
         monkeypatch.setenv(name, value)
     assert ServiceSettings.from_env() == settings
+
+
+def test_every_setting_is_documented() -> None:
+    """The docs' environment table shows each setting's description: none may be missing."""
+    assert undocumented(ServiceSettings) == []

@@ -65,7 +65,10 @@ class DataConfig(Strict):
     raw_path: S3Object | Path = Field(
         description="The raw table (.csv or .parquet): a local path, or s3://bucket/key."
     )
-    features_dir: Path = Path("data/features")
+    features_dir: Path = Field(
+        default=Path("data/features"),
+        description="Where the feature table and its manifest are written.",
+    )
     engine: Literal["duckdb", "spark"] = Field(
         default="duckdb",
         description="Where features are computed: embedded DuckDB, or Spark (`make setup-spark`).",
@@ -91,15 +94,19 @@ class DataConfig(Strict):
 class SplitConfig(Strict):
     """How the data is split into training and test sets."""
 
-    test_size: float = Field(default=0.2, gt=0.0, lt=1.0)
-    seed: int = 42
+    test_size: float = Field(
+        default=0.2, gt=0.0, lt=1.0, description="Share of the rows held out for evaluation."
+    )
+    seed: int = Field(default=42, description="Seeds the split and the estimator.")
 
 
 class ModelConfig(Strict):
     """Which estimator to fit, with which parameters, on which features."""
 
-    estimator: str
-    params: dict[str, Any] = Field(default_factory=dict)
+    estimator: str = Field(description="An estimator of core/estimators.py for the problem type.")
+    params: dict[str, Any] = Field(
+        default_factory=dict, description="Its parameters; checked against the estimator's own."
+    )
     exclude_features: list[str] = Field(
         default_factory=list, description="Schema features the model must not use."
     )
@@ -112,24 +119,37 @@ class ModelConfig(Strict):
 class RegistryConfig(Strict):
     """Where the run is recorded and under which name the model is registered."""
 
-    experiment: str = Field(min_length=1)
-    model_name: str = Field(min_length=1, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")
+    experiment: str = Field(min_length=1, description="The MLflow experiment runs go to.")
+    model_name: str = Field(
+        min_length=1,
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$",
+        description="The registered model each run adds a version to.",
+    )
 
 
 class MetricRule(Strict):
     """How one metric may move before the gate fails."""
 
     direction: Literal["higher", "lower"] = Field(description="Which way is better.")
-    abs_tol: float = Field(default=0.0, ge=0.0)
-    rel_tol: float = Field(default=0.0, ge=0.0)
+    abs_tol: float = Field(default=0.0, ge=0.0, description="Allowed worsening, absolute.")
+    rel_tol: float = Field(
+        default=0.0, ge=0.0, description="Allowed worsening, as a share of the reference value."
+    )
 
 
 class GateConfig(Strict):
     """The metrics gate: where the baseline and candidate live, and one rule per gated metric."""
 
-    baseline: Path = Path("metrics/baseline.json")
-    candidate: Path = Path("metrics/candidate.json")
-    rules: dict[str, MetricRule] = Field(min_length=1)
+    baseline: Path = Field(
+        default=Path("metrics/baseline.json"),
+        description="The last known-good smoke metrics (committed).",
+    )
+    candidate: Path = Field(
+        default=Path("metrics/candidate.json"), description="The metrics the smoke run wrote."
+    )
+    rules: dict[str, MetricRule] = Field(
+        min_length=1, description="One rule per gated metric: direction and tolerances."
+    )
 
 
 NumericMethod = Literal[
@@ -150,25 +170,32 @@ CategoricalMethod = Literal[
 ]
 
 
+THRESHOLD = "The column drifted above it (a distance) or below it (a p-value test)."
+
+
 class NumericDrift(Strict):
     """How drift is measured on a numeric column: an Evidently method and its threshold."""
 
-    method: NumericMethod = "wasserstein"
-    threshold: float = Field(default=0.1, gt=0.0)
+    method: NumericMethod = Field(default="wasserstein", description="Evidently's drift method.")
+    threshold: float = Field(default=0.1, gt=0.0, description=THRESHOLD)
 
 
 class CategoricalDrift(Strict):
     """How drift is measured on a categorical column: an Evidently method and its threshold."""
 
-    method: CategoricalMethod = "jensenshannon"
-    threshold: float = Field(default=0.1, gt=0.0)
+    method: CategoricalMethod = Field(
+        default="jensenshannon", description="Evidently's drift method."
+    )
+    threshold: float = Field(default=0.1, gt=0.0, description=THRESHOLD)
 
 
 class ColumnDrift(Strict):
     """A per-feature override of its kind's method and threshold."""
 
-    method: NumericMethod | CategoricalMethod
-    threshold: float = Field(gt=0.0)
+    method: NumericMethod | CategoricalMethod = Field(
+        description="Evidently's drift method, one of its kind's."
+    )
+    threshold: float = Field(gt=0.0, description=THRESHOLD)
 
 
 # An object-storage prefix (`s3://bucket/prefix`): kept as text, as a Path would fold its `//`.
@@ -182,7 +209,10 @@ class MonitoringConfig(Strict):
         default=Path("logs/predictions"),
         description="The service's PREDICTION_LOG_DIR, or the s3:// prefix it is shipped to.",
     )
-    output_dir: Path = Path("monitoring/reports")
+    output_dir: Path = Field(
+        default=Path("monitoring/reports"),
+        description="One dated folder per run: report.html and summary.json.",
+    )
     labels_path: Path = Field(
         default=Path("data/labels/labels.csv"),
         description="Labels keyed by request id; live quality is reported when it exists.",
@@ -195,14 +225,16 @@ class MonitoringConfig(Strict):
     )
     numeric: NumericDrift = NumericDrift()
     categorical: CategoricalDrift = CategoricalDrift()
-    prediction: NumericDrift = NumericDrift()
+    prediction: NumericDrift = Field(
+        default=NumericDrift(), description="Drift of the prediction (probability or value)."
+    )
     columns: dict[str, ColumnDrift] = Field(
         default_factory=dict, description="Per-feature overrides of method and threshold."
     )
     min_rows: int = Field(default=1000, gt=0, description="Fewer rows in a window: no verdict.")
     sample_above: int = Field(default=100_000, gt=0, description="Sample windows above this.")
     sample_rows: int = Field(default=50_000, gt=0, description="Rows in such a sample.")
-    seed: int = 42
+    seed: int = Field(default=42, description="Seed of the window's sample.")
     alert_attempts: int = Field(default=4, ge=1, le=10, description="Webhook tries per alert.")
     alert_backoff_seconds: float = Field(
         default=2.0, ge=0.0, description="Wait before the first retry; doubles after each."
@@ -232,12 +264,14 @@ class MonitoringConfig(Strict):
 class ProjectConfig(Strict):
     """Every step's configuration: data, split, model, metrics, registry, gate and monitoring."""
 
-    run_name: str = Field(min_length=1)
-    problem_type: ProblemType
+    run_name: str = Field(min_length=1, description="The MLflow run's name.")
+    problem_type: ProblemType = Field(description="What the model predicts: a class or a number.")
     data: DataConfig
     split: SplitConfig = SplitConfig()
     model: ModelConfig
-    metrics: list[str] = Field(min_length=1)
+    metrics: list[str] = Field(
+        min_length=1, description="Test metrics logged with each run (core/metrics.py)."
+    )
     registry: RegistryConfig
     gate: GateConfig | None = None
     monitoring: MonitoringConfig = MonitoringConfig()

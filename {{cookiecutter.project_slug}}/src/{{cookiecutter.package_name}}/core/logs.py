@@ -1,10 +1,11 @@
-"""Application logging, configured once per process, and progress lines for long steps.
+"""Application logging, configured once per process.
 
 Log records go to stderr: plain text (`time level logger: message`) by default, one JSON object
 per line with LOG_FORMAT=json (for log collectors), at the level LOG_LEVEL names (default INFO).
-MLflow's loggers go through the same handler (and uvicorn's, where uvicorn does not
-configure its own). What a command reports to its user
-(tables, verdicts, the version it registered) stays on stdout and is not logging.
+MLflow's loggers go through the same handler, and so do uvicorn's (`serve` passes
+`dict_config()` as uvicorn's log config, which its workers apply too): its start-up, error and
+access lines. What a command reports to its user (tables, verdicts, the version it registered)
+stays on stdout and is not logging.
 """
 
 import json
@@ -12,11 +13,8 @@ import logging
 import logging.config
 import os
 import sys
-import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TextIO
 
 from .errors import UserError
 
@@ -56,6 +54,19 @@ class JsonLines(logging.Formatter):
         return json.dumps(entry, ensure_ascii=False)
 
 
+class Stderr(logging.StreamHandler[TextIO]):
+    """A handler writing to whatever `sys.stderr` is when a record comes.
+
+    A live progress display (`core.progress`) stands in for it meanwhile and keeps the lines
+    above itself.
+    """
+
+    def emit(self, record: logging.LogRecord) -> None:
+        """Write the record to the current stderr."""
+        self.stream = sys.stderr
+        super().emit(record)
+
+
 def _setting(name: str, default: str, allowed: tuple[str, ...]) -> str:
     value = (os.environ.get(name) or default).strip()
     value = value.upper() if name == LEVEL_ENV else value.lower()
@@ -79,13 +90,7 @@ def dict_config() -> dict[str, Any]:
         "version": 1,
         "disable_existing_loggers": False,
         "formatters": {"app": {"()": f"{__name__}.formatter"}},
-        "handlers": {
-            "stderr": {
-                "class": "logging.StreamHandler",
-                "formatter": "app",
-                "stream": "ext://sys.stderr",
-            }
-        },
+        "handlers": {"stderr": {"class": f"{__name__}.Stderr", "formatter": "app"}},
         "root": {"level": max(level, "WARNING", key=LEVELS.index), "handlers": ["stderr"]},
         "loggers": {name: {"handlers": [], "propagate": True, "level": level} for name in LEVELLED},
     }
@@ -95,19 +100,3 @@ def configure() -> None:
     """Configure logging for this process from LOG_LEVEL and LOG_FORMAT; UserError if bad."""
     os.environ.setdefault("MLFLOW_CONFIGURE_LOGGING", "false")  # MLflow: no handler of its own
     logging.config.dictConfig(dict_config())
-
-
-@contextmanager
-def step(what: str) -> Iterator[None]:
-    """Report a long step: while it runs on a terminal, then one line when it is done."""
-    terminal = sys.stderr.isatty()
-    if terminal:
-        sys.stderr.write(f"{what} ...\r")
-        sys.stderr.flush()
-    started = time.perf_counter()
-    try:
-        yield
-    finally:
-        if terminal:
-            sys.stderr.write("\x1b[2K")  # clear the "..." line; the log line takes its place
-        progress_logger.info("%s: %.1f s", what, time.perf_counter() - started)

@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..core import logs
+from ..core import progress
 from ..core.config import ProjectConfig
 from ..core.errors import UserError
 from ..core.metrics import evaluate_defined
@@ -208,14 +208,14 @@ def monitor(
         version = registry.resolve_version(requested)
         reference = registry.load_reference(version)
         check_reference(reference, version.uri, [*feature_names(), score])
-        with logs.step("monitor: read the log"):
+        with progress.step("monitor: read the log"):
             log = reading.result().window(version.name, version.version)
     folder = monitoring.output_dir / f"{now:%Y%m%dT%H%M%SZ}-{version.name}-v{version.version}"
     folder.mkdir(parents=True, exist_ok=True)
     report: Path | None = None
     drift = None
     if log.rows >= monitoring.min_rows:
-        with logs.step("monitor: drift report"):
+        with progress.step("monitor: drift report"):
             drift = measure(
                 reference,
                 log.frame,

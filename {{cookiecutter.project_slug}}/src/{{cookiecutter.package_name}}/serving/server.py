@@ -24,6 +24,7 @@ from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING
 
+from ..core import logs
 from ..core.errors import UserError
 from ..core.schema import feature_names
 from ..io import exported_model
@@ -218,7 +219,7 @@ def run(settings: ServiceSettings, fetch: ModelFetch, host: str, port: int, work
             host=host,
             port=port,
             workers=workers,
-            access_log=False,
+            log_config=logs.dict_config(),  # uvicorn's lines in the project's format, workers too
             timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
         )
         if workers == 1:

@@ -62,11 +62,23 @@ class ServiceSettings(BaseSettings):
     model_dir: Path | None = Field(
         default=None, description="Folder holding an exported model, or to export it into."
     )
-    prediction_log_dir: Path = Path("logs/predictions")
-    prediction_log_max_bytes: int = Field(default=64 * 1024 * 1024, ge=1024)
-    max_batch_rows: int = Field(default=1000, ge=1, le=100_000)
-    max_body_bytes: int = Field(default=4 * 1024 * 1024, ge=1024)
-    api_key: SecretStr | None = Field(default=None, min_length=16)
+    prediction_log_dir: Path = Field(
+        default=Path("logs/predictions"), description="Folder of the prediction log's files."
+    )
+    prediction_log_max_bytes: int = Field(
+        default=64 * 1024 * 1024, ge=1024, description="A log file's size before the next one."
+    )
+    max_batch_rows: int = Field(
+        default=1000, ge=1, le=100_000, description="Most records in one /predict request."
+    )
+    max_body_bytes: int = Field(
+        default=4 * 1024 * 1024, ge=1024, description="Largest request body; larger ones get 413."
+    )
+    api_key: SecretStr | None = Field(
+        default=None,
+        min_length=16,
+        description="Set: every endpoint but the health checks and docs needs this key.",
+    )
 
     @classmethod
     def from_env(cls, **overrides: Any) -> "ServiceSettings":

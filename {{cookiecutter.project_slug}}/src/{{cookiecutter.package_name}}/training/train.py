@@ -16,7 +16,7 @@ from sklearn.inspection import permutation_importance
 from sklearn.pipeline import Pipeline
 
 from .. import TEMPLATE_VERSION
-from ..core import logs
+from ..core import progress
 from ..core.config import ProjectConfig
 from ..core.estimators import build_pipeline, check_params
 from ..core.metrics import evaluate, predict
@@ -148,14 +148,14 @@ def _tags(config: ProjectConfig, features: FeatureSet) -> dict[str, str]:
 def train(config: ProjectConfig) -> TrainingResult:
     """Build features, fit, evaluate, then log the run and register a new model version."""
     check_params(config.problem_type, config.model.estimator, config.model.params)  # fail early
-    with logs.step("train: features"):
+    with progress.step("train: features"):
         features = build_features(config.data)
     parts = split(features.frame, config)
-    with logs.step("train: fit and evaluate"):
+    with progress.step("train: fit and evaluate"):
         model, result = fit_and_evaluate(parts, config)
     baseline = {f"baseline_{name}": value for name, value in result.baseline_metrics.items()}
     tags = _tags(config, features)
-    with logs.step("train: plots"):
+    with progress.step("train: plots"):
         figures = _figures(model, parts, result, config)
     record = registry.TrainingRecord(
         experiment=config.registry.experiment,
@@ -186,7 +186,7 @@ def train(config: ProjectConfig) -> TrainingResult:
         reference=reference_sample(model, features.frame, parts, config),
     )
     champion = registry.champion_metrics(config.registry.model_name)
-    with logs.step("train: log and register"):
+    with progress.step("train: log and register"):
         version = registry.log_and_register(record)
     facts = CardFacts(
         version.name,
