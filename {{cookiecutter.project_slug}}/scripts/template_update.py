@@ -84,15 +84,21 @@ def git(*args: str, check: bool = True) -> str:
     return run(["git", *GIT_IDENTITY, *args], check=check).stdout
 
 
-def template_source(source: str, where: Path, key: str) -> str:
-    """The template's URL or absolute path as the project records it; a relative one is refused."""
+def recorded(record: dict[str, Any], where: Path, keys: tuple[str, str]) -> tuple[str, str]:
+    """The template (URL or absolute path) and the release commit that a project's record holds."""
+    source, release = (str(record.get(key) or "") for key in keys)
     local = Path(source.removeprefix("file://")).expanduser()
     if not REMOTE.match(source) and not local.is_absolute():
         raise UpdateError(
-            f"{key} '{source[:80]}' in {where} is a relative path: set it to the "
+            f"{keys[0]} '{source[:80]}' in {where} is a relative path: set it to the "
             "template's URL or absolute path"
         )
-    return source
+    if not release:
+        raise UpdateError(
+            f"{where} has no {keys[1]}: the template was not a git repository when the project "
+            "was made, so there is no release to update from"
+        )
+    return source, release
 
 
 def first_line(error: Exception) -> str:
@@ -107,8 +113,7 @@ class Copier:
 
     def __init__(self) -> None:
         answers = yaml.safe_load(ANSWERS_FILE.read_text(encoding="utf-8")) or {}
-        self.source = template_source(str(answers.get("_src_path", "")), ANSWERS_FILE, "_src_path")
-        self.release = str(answers.get("_commit", ""))
+        self.source, self.release = recorded(answers, ANSWERS_FILE, ("_src_path", "_commit"))
         self.answers = {k: v for k, v in answers.items() if not k.startswith("_")}
 
     def render(self, folder: Path) -> Path:
@@ -180,8 +185,7 @@ class Cruft:
 
     def __init__(self) -> None:
         state = json.loads(CRUFT_FILE.read_text(encoding="utf-8"))
-        self.source = template_source(str(state.get("template", "")), CRUFT_FILE, "template")
-        self.release = str(state.get("commit", ""))
+        self.source, self.release = recorded(state, CRUFT_FILE, ("template", "commit"))
         self.directory = state.get("directory")
         context = state.get("context", {}).get("cookiecutter", {})
         self.answers = {k: v for k, v in context.items() if not k.startswith("_")}
