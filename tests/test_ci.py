@@ -142,6 +142,20 @@ def test_gitlab_pipeline_is_valid_and_only_calls_make(tmp_path: Path) -> None:
     assert "metrics/gate.md" in spec["metrics-gate"]["artifacts"]["paths"]
     assert make_steps(spec["spark"]["script"], targets) == SPARK_STEPS
 
+    release = spec["image-release"]
+    assert spec["stages"][-1] == release["stage"] == "release", "after every check and the gate"
+    assert [rule["if"].split()[0] for rule in release["rules"]] == ["$CI_COMMIT_TAG"], "tags only"
+    assert make_steps(release["script"], targets) == ["image-release"]
+    assert (release["variables"]["IMAGE"], release["variables"]["VERSION"]) == (
+        "$CI_REGISTRY_IMAGE",
+        "$CI_COMMIT_TAG",
+    )
+    assert any("dind" in service for service in release["services"])
+    without = yaml.safe_load(
+        (render_copier(tmp_path / "nd", {"ci": "gitlab", "docker": "no"}) / GITLAB).read_text()
+    )
+    assert "image-release" not in without and "release" not in without["stages"]
+
 
 def test_pre_commit_hooks_are_local_and_run_locked_tools(default_project: Path) -> None:
     config = yaml.safe_load((default_project / ".pre-commit-config.yaml").read_text())

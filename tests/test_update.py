@@ -6,6 +6,7 @@ the update has something to add, change and remove — among them its dependenci
 and raises a pin, with its own lock, as a real release does.
 """
 
+import json
 import os
 import re
 import shutil
@@ -42,6 +43,8 @@ TEMPLATE_SLUG, DEFAULT_SLUG = "{{ cookiecutter.project_slug }}", "my-ml-project"
 LOCK_311 = "{% if cookiecutter.python_min == '3.11' %}uv.lock{% endif %}"
 # A user's own dependencies: one for the package, one for the dev group (`uv add`).
 USER_DEPENDENCIES = [("cachetools>=5", []), ("types-cachetools>=5", ["--group", "dev"])]
+CRUFT_FILE = ".cruft.json"
+ENGINES = ["copier", "cruft"]
 
 
 def git(cwd: Path, *args: str) -> str:
@@ -127,6 +130,36 @@ def copy_release(repo: Path, destination: Path, ref: str, **answers: str) -> Pat
     return destination
 
 
+@pytest.fixture
+def cookiecutter_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """cookiecutter settings of the test's own (cruft reads them; projects' make runs inherit)."""
+    config = tmp_path / "cookiecutter.yaml"
+    config.write_text(
+        yaml.safe_dump(
+            {"cookiecutters_dir": str(tmp_path / "cc"), "replay_dir": str(tmp_path / "replay")}
+        )
+    )
+    monkeypatch.setenv("COOKIECUTTER_CONFIG", str(config))
+    return config
+
+
+def create_release(engine: str, repo: Path, destination: Path, ref: str) -> Path:
+    """A project at release `ref`, made as a team would with `engine`, committed."""
+    if engine == "copier":
+        return copy_release(repo, destination, ref)
+    project = cruft.create(str(repo), output_dir=destination, checkout=ref)
+    git(project, "init", "-q")
+    commit_all(project, f"cruft create {ref}")
+    return project
+
+
+def recorded_release(project: Path) -> str:
+    """The release an update left recorded: copier's `_commit`, or cruft's `checkout`."""
+    if (project / CRUFT_FILE).is_file():
+        return str(json.loads((project / CRUFT_FILE).read_text())["checkout"])
+    return str(yaml.safe_load((project / ANSWERS_FILE).read_text())["_commit"])
+
+
 def update(project: Path, ref: str = NEW, **answers: str) -> None:
     copier.run_update(
         project,
@@ -181,11 +214,11 @@ def user_edits(project: Path) -> set[str]:
 
 
 def written(project: Path) -> dict[str, bytes]:
-    """What the template and the user wrote, without run outputs or the answers file."""
+    """What the template and the user wrote, without run outputs or the engines' answers files."""
     return {
         name: content
         for name, content in tree(project).items()
-        if not GENERATED.search(name) and name != ANSWERS_FILE
+        if not GENERATED.search(name) and name not in (ANSWERS_FILE, CRUFT_FILE)
     }
 
 
@@ -200,10 +233,11 @@ def locked(project: Path) -> dict[str, str]:
     return {package["name"]: package.get("version", "") for package in lock["package"]}
 
 
+@pytest.mark.parametrize("engine", ENGINES)
 def test_template_update_keeps_user_edits_and_dependencies_and_the_release_pins(
-    releases: Path, tmp_path: Path
+    releases: Path, tmp_path: Path, cookiecutter_config: Path, engine: str
 ) -> None:
-    project = copy_release(releases, tmp_path / "project", OLD)
+    project = create_release(engine, releases, tmp_path / "project", OLD)
     edited = user_edits(project)
     commit_all(project, "user edits")
     make(project, "setup")
@@ -233,7 +267,7 @@ def test_template_update_keeps_user_edits_and_dependencies_and_the_release_pins(
     added = project / "tests" / "release" / "test_gate.py"
     assert added.is_file(), "files the release adds appear"
     assert not (project / "NOTES.md").exists(), "files the release drops disappear"
-    assert yaml.safe_load((project / ANSWERS_FILE).read_text())["_commit"] == NEW
+    assert recorded_release(project) == NEW
     assert git(project, "log", "--format=%s", "-1").strip() == "user edits", "history untouched"
 
     commit_all(project, "update to 0.2.0")
@@ -306,21 +340,10 @@ def test_template_update_refuses_to_start_in_one_line(releases: Path, tmp_path: 
     assert "is a relative path: set it to the template's URL or absolute path" in relative.stderr
 
 
-def test_cruft_update_skips_the_files_the_user_owns_and_marks_a_conflict(
-    releases: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+def test_cruft_template_update_skips_the_files_the_user_owns_and_fails_on_a_conflict(
+    releases: Path, tmp_path: Path, cookiecutter_config: Path
 ) -> None:
-    config = tmp_path / "cookiecutter.yaml"
-    config.write_text(
-        yaml.safe_dump(
-            {"cookiecutters_dir": str(tmp_path / "cc"), "replay_dir": str(tmp_path / "replay")}
-        )
-    )
-    monkeypatch.setenv("COOKIECUTTER_CONFIG", str(config))
-    project = cruft.create(
-        str(releases), output_dir=tmp_path / "out", checkout=OLD, config_file=config
-    )
-    git(project, "init", "-q")
-    commit_all(project, "cruft create 0.1.0")
+    project = create_release("cruft", releases, tmp_path / "out", OLD)
     readme = project / "README.md"
     readme.write_text(
         readme.read_text().replace(INTRO_OLD, "with a hand-tuned pipeline,") + "\n## Team notes\n"
@@ -330,8 +353,13 @@ def test_cruft_update_skips_the_files_the_user_owns_and_marks_a_conflict(
     v1.write_text(v1.read_text().replace("max_iter: 200", "max_iter: 150"))
     commit_all(project, "user edits")
 
-    assert cruft.update(project, checkout=NEW, skip_apply_ask=True)
+    # No dependency changes, so no uv: the template's own environment has copier and cruft.
+    script = [sys.executable, "scripts/template_update.py"]
+    done = subprocess.run(script, cwd=project, capture_output=True, text=True, check=False)
 
+    assert done.returncode == 1, "a conflict left in a file fails the update"
+    assert "conflicts to resolve before committing:\n  README.md\n" in done.stderr
+    assert recorded_release(project) == NEW, "the newest release tag, as copier picks it"
     assert (project / "src" / "my_ml_project" / "custom_features.py").is_file()
     assert (project / "tests" / "release" / "test_gate.py").is_file()
     assert not (project / "NOTES.md").exists()
@@ -340,8 +368,6 @@ def test_cruft_update_skips_the_files_the_user_owns_and_marks_a_conflict(
     assert "max_iter: 150" in v1.read_text()
     text = readme.read_text()
     assert "## Team notes" in text and "<<<<<<<" in text, "the same lines changed: marked"
-    marked = subprocess.run(["git", "diff", "--check"], cwd=project, capture_output=True, text=True)
-    assert marked.returncode != 0 and "leftover conflict marker" in marked.stdout
 
 
 def test_cruft_skips_what_copier_skips() -> None:
@@ -436,7 +462,7 @@ def _release_history(repo: Path) -> None:
 
 
 def test_both_engines_update_from_the_oldest_release_to_the_newest(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, cookiecutter_config: Path
 ) -> None:
     """No conflict, nothing of the template left behind: the result is a fresh render of the
     newest release, except the files a project owns (its configs, data, baseline, notebooks),
@@ -453,16 +479,7 @@ def test_both_engines_update_from_the_oldest_release_to_the_newest(
     differing = {n for n in files.keys() | fresh.keys() if files.get(n) != fresh.get(n)}
     assert {n for n in differing if not USER_OWNED.search(n)} == set()
 
-    config = tmp_path / "cookiecutter.yaml"
-    config.write_text(
-        yaml.safe_dump(
-            {"cookiecutters_dir": str(tmp_path / "cc"), "replay_dir": str(tmp_path / "replay")}
-        )
-    )
-    monkeypatch.setenv("COOKIECUTTER_CONFIG", str(config))
-    made = cruft.create(str(repo), output_dir=tmp_path / "out", checkout=oldest, config_file=config)
-    git(made, "init", "-q")
-    commit_all(made, f"cruft create {oldest}")
+    made = create_release("cruft", repo, tmp_path / "out", oldest)
     assert cruft.update(made, checkout="99.0.0", skip_apply_ask=True)
     crufted = {n: c for n, c in written(made).items() if n != ".cruft.json"}
     assert not [n for n, c in crufted.items() if b"<<<<<<<" in c]

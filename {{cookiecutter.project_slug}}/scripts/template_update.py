@@ -1,25 +1,29 @@
 """`make template-update` and `make template-check`: template releases without dependency conflicts.
 
-`copier update` merges every file three ways, but the dependency lists in pyproject.toml and uv.lock
-are lines that both you (`uv add`) and the template (new pins) change: merged as text they end in
-conflict markers, and a hand-made lock re-resolves the template's tested pins. So an update here:
+`copier update` and `cruft update` merge every file three ways, but the dependency lists in
+pyproject.toml and uv.lock are lines that both you (`uv add`) and the template (new pins) change:
+merged as text they end in conflict markers, and a hand-made lock re-resolves the template's tested
+pins. So an update here, for a project made with copier (`.copier-answers.yml`) or with cookiecutter
+and cruft (`.cruft.json`):
 
-1. renders the release you are on (`_commit` in .copier-answers.yml, with your answers) and reads
-   what you changed in its dependency lists: packages added, removed, or given another requirement;
+1. renders the release you are on (the commit and answers the project records) and reads what you
+   changed in its dependency lists: packages added, removed, or given another requirement;
 2. sets those changes aside in a temporary commit (the lists and uv.lock as that release wrote
-   them), so copier's merge of both files has nothing of yours to collide with;
-3. runs `copier update` (never `--trust`; conflicts elsewhere are marked inline);
+   them), so the merge of both files has nothing of yours to collide with;
+3. lets the engine apply the new release: `copier update` (never `--trust`; conflicts elsewhere
+   are marked inline) or `cruft update` (no prompt; conflicts inline or in `.rej` files);
 4. applies your changes again with `uv add` / `uv remove` and runs `uv lock`, which keeps every
    version the new release locked unless one of your requirements rules it out (it then says which);
 5. drops the temporary commit: your history is as before, the update is left in the working tree to
    review and commit.
 
-Exit codes: 0 updated; 1 updated, but files hold conflict markers (listed: resolve, then commit);
-2 nothing was changed (one line says why). `--check`: 0 up to date, 3 a newer release is out,
-2 an error.
+Exit codes: 0 updated; 1 updated, but files hold conflict markers or `.rej` files (listed: resolve,
+then commit); 2 nothing was changed (one line says why). `--check`: 0 up to date, 3 a newer release
+is out, 2 an error.
 """
 
 import argparse
+import io
 import json
 import os
 import re
@@ -30,7 +34,7 @@ import sys
 import tempfile
 import tomllib
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, redirect_stderr, redirect_stdout
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -38,12 +42,15 @@ from typing import Any
 import yaml
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
+from packaging.version import InvalidVersion, Version
 
 ANSWERS_FILE = Path(".copier-answers.yml")
+CRUFT_FILE = Path(".cruft.json")
 PYPROJECT = Path("pyproject.toml")
 LOCK = Path("uv.lock")
 UPDATE_AVAILABLE = 3
 MARKER = re.compile(r"^(<{7}|>{7}) ", flags=re.MULTILINE)
+REMOTE = re.compile(r"^[a-z][a-z0-9+.-]*://|^gh:|^gl:|^git@")
 GIT_IDENTITY = ["-c", "user.name=template-update", "-c", "user.email=template-update@localhost"]
 # A dependency list: ("main", "") for [project] dependencies, ("group", name), ("extra", name).
 ListKey = tuple[str, str]
@@ -77,24 +84,155 @@ def git(*args: str, check: bool = True) -> str:
     return run(["git", *GIT_IDENTITY, *args], check=check).stdout
 
 
-def read_answers() -> dict[str, Any]:
-    """The copier answers of this project; a project made with cookiecutter/cruft has none."""
-    if not ANSWERS_FILE.is_file():
-        if Path(".cruft.json").is_file():
-            raise UpdateError("this project was made with cruft: update it with `cruft update`")
-        raise UpdateError(
-            f"no {ANSWERS_FILE}: this project was not made with copier, so it has no release "
-            "to update from (see docs/updating.md of the template)"
-        )
-    answers = yaml.safe_load(ANSWERS_FILE.read_text(encoding="utf-8")) or {}
-    source = str(answers.get("_src_path", ""))
+def recorded(record: dict[str, Any], where: Path, keys: tuple[str, str]) -> tuple[str, str]:
+    """The template (URL or absolute path) and the release commit that a project's record holds."""
+    source, release = (str(record.get(key) or "") for key in keys)
     local = Path(source.removeprefix("file://")).expanduser()
-    if not re.match(r"^[a-z][a-z0-9+.-]*://|^gh:|^gl:|^git@", source) and not local.is_absolute():
+    if not REMOTE.match(source) and not local.is_absolute():
         raise UpdateError(
-            f"_src_path '{source}' in {ANSWERS_FILE} is a relative path: set it to the "
+            f"{keys[0]} '{source[:80]}' in {where} is a relative path: set it to the "
             "template's URL or absolute path"
         )
-    return answers
+    if not release:
+        raise UpdateError(
+            f"{where} has no {keys[1]}: the template was not a git repository when the project "
+            "was made, so there is no release to update from"
+        )
+    return source, release
+
+
+def first_line(error: Exception) -> str:
+    """The first line of an engine's exception, or its type when it says nothing."""
+    return (str(error).strip().splitlines() or [type(error).__name__])[0]
+
+
+class Copier:
+    """A project made with copier: `.copier-answers.yml` holds the release and the answers."""
+
+    name = "copier"
+
+    def __init__(self) -> None:
+        answers = yaml.safe_load(ANSWERS_FILE.read_text(encoding="utf-8")) or {}
+        self.source, self.release = recorded(answers, ANSWERS_FILE, ("_src_path", "_commit"))
+        self.answers = {k: v for k, v in answers.items() if not k.startswith("_")}
+
+    def render(self, folder: Path) -> Path:
+        """Render the release this project is on, with its answers, into `folder`."""
+        import copier
+
+        copier.run_copy(
+            self.source,
+            folder / "release",
+            data=self.answers,
+            vcs_ref=self.release,
+            defaults=True,
+            unsafe=False,
+            quiet=True,
+        )
+        return folder / "release"
+
+    def apply(self, vcs_ref: str | None) -> None:
+        """`copier update` to `vcs_ref` (default: the newest release), conflicts marked inline."""
+        import copier
+
+        copier.run_update(
+            ".",
+            vcs_ref=vcs_ref,
+            defaults=True,
+            overwrite=True,
+            unsafe=False,
+            conflict="inline",
+            quiet=True,
+        )
+
+    def status(self) -> tuple[str, str | None]:
+        """(the release this project is on, the newer release or None)."""
+        done = run(["copier", "check-update", "--output-format", "json"], check=False)
+        lines = done.stdout.strip().splitlines()
+        if done.returncode != 0 or not lines:
+            last = (done.stderr.strip() or done.stdout.strip() or "no output").splitlines()[-1]
+            raise UpdateError(f"cannot check for a newer release: {last}")
+        status = json.loads(lines[-1])
+        newer = str(status["latest_version"]) if status["update_available"] else None
+        return str(status["current_version"]), newer
+
+
+def releases(source: str) -> list[tuple[Version, str, str]]:
+    """The template's release tags, oldest first: (version, tag, commit); pre-releases left out."""
+    tags: dict[str, str] = {}
+    for line in run(["git", "ls-remote", "--tags", source]).stdout.splitlines():
+        commit, _, ref = line.partition("\t")
+        name = ref.removeprefix("refs/tags/")
+        if name.endswith("^{}") or name not in tags:  # an annotated tag's commit wins
+            tags[name.removesuffix("^{}")] = commit
+    found = []
+    for name, commit in tags.items():
+        try:
+            version = Version(name)
+        except InvalidVersion:
+            continue
+        if not version.is_prerelease:
+            found.append((version, name, commit))
+    if not found:
+        raise UpdateError(f"the template at {source[:80]} has no release tags: pass VCS_REF=<ref>")
+    return sorted(found)
+
+
+class Cruft:
+    """A project made with cookiecutter + cruft: `.cruft.json` holds the commit and the context."""
+
+    name = "cruft"
+
+    def __init__(self) -> None:
+        state = json.loads(CRUFT_FILE.read_text(encoding="utf-8"))
+        self.source, self.release = recorded(state, CRUFT_FILE, ("template", "commit"))
+        self.directory = state.get("directory")
+        context = state.get("context", {}).get("cookiecutter", {})
+        self.answers = {k: v for k, v in context.items() if not k.startswith("_")}
+
+    def render(self, folder: Path) -> Path:
+        """Render the commit this project is on, with its answers, into `folder` (no prompts)."""
+        import cruft
+
+        made = cruft.create(
+            self.source,
+            output_dir=folder,
+            checkout=self.release,
+            extra_context=self.answers,
+            directory=self.directory,
+            no_input=True,
+        )
+        return Path(made)
+
+    def apply(self, vcs_ref: str | None) -> None:
+        """`cruft update` to `vcs_ref` (default: the newest release tag), without asking."""
+        import cruft
+
+        ref = vcs_ref or releases(self.source)[-1][1]
+        with redirect_stdout(io.StringIO()) as said, redirect_stderr(said):
+            updated = cruft.update(Path("."), checkout=ref, skip_apply_ask=True)
+        if not updated:  # cruft says why in its output ("Cruft cannot apply updates ...")
+            raise UpdateError((said.getvalue().strip() or "cruft update refused").splitlines()[-1])
+
+    def status(self) -> tuple[str, str | None]:
+        """(the release or commit this project is on, the newer release or None)."""
+        known = releases(self.source)
+        on = [tag for _, tag, commit in known if commit == self.release]
+        current = on[-1] if on else f"commit {self.release[:12]}"
+        _, newest, commit = known[-1]
+        return current, None if commit == self.release else newest
+
+
+def project_engine() -> Copier | Cruft:
+    """The engine that made this project, from the file it records its release in."""
+    if ANSWERS_FILE.is_file():
+        return Copier()
+    if CRUFT_FILE.is_file():
+        return Cruft()
+    raise UpdateError(
+        f"neither {ANSWERS_FILE} nor {CRUFT_FILE}: this project was not made with copier or cruft, "
+        "so it has no release to update from (see docs/updating.md of the template)"
+    )
 
 
 def requirement_lists(pyproject: dict[str, Any]) -> dict[ListKey, dict[str, str]]:
@@ -205,27 +343,17 @@ def conflicted_files() -> list[str]:
 
 
 @contextmanager
-def release_render(answers: dict[str, Any]) -> Iterator[Path]:
+def release_render(project: Copier | Cruft) -> Iterator[Path]:
     """The release this project is on, rendered with its answers into a temporary folder."""
-    import copier
-
     folder = Path(tempfile.mkdtemp(prefix="template-update-"))
     try:
-        copier.run_copy(
-            str(answers["_src_path"]),
-            folder / "release",
-            data={k: v for k, v in answers.items() if not k.startswith("_")},
-            vcs_ref=str(answers["_commit"]),
-            defaults=True,
-            unsafe=False,
-            quiet=True,
-        )
-        yield folder / "release"
-    except Exception as error:  # copier raises many types for a template it cannot read
-        if isinstance(error, UpdateError):
-            raise
-        first = (str(error).strip().splitlines() or [type(error).__name__])[0]
-        raise UpdateError(f"cannot render the release {answers['_commit']}: {first}") from None
+        try:
+            release = project.render(folder)
+        except Exception as error:  # the engines raise many types for a template they cannot read
+            raise UpdateError(
+                f"cannot render the release {project.release[:40]}: {first_line(error)}"
+            ) from None
+        yield release
     finally:
         shutil.rmtree(folder, ignore_errors=True)
 
@@ -242,12 +370,10 @@ def check_ready() -> None:
 
 def update(vcs_ref: str | None, uv: list[str]) -> int:
     """The whole update (steps in the module docstring); returns the exit code."""
-    import copier
-
     check_ready()
-    answers = read_answers()
+    project = project_engine()
     start = git("rev-parse", "HEAD").strip()
-    with release_render(answers) as release:
+    with release_render(project) as release:
         changes = dependency_changes(
             tomllib.loads((release / PYPROJECT).read_text(encoding="utf-8")),
             tomllib.loads(PYPROJECT.read_text(encoding="utf-8")),
@@ -257,20 +383,13 @@ def update(vcs_ref: str | None, uv: list[str]) -> int:
             shutil.copy2(release / LOCK, LOCK)
             git("commit", "--quiet", "--no-verify", "-am", "template-update: set aside (temporary)")
     try:
-        copier.run_update(
-            ".",
-            vcs_ref=vcs_ref,
-            defaults=True,
-            overwrite=True,
-            unsafe=False,
-            conflict="inline",
-            quiet=True,
-        )
+        project.apply(vcs_ref)
     except Exception as error:
         git("reset", "--hard", "--quiet", start)
         git("clean", "-fdq")
-        first = (str(error).strip().splitlines() or [type(error).__name__])[0]
-        raise UpdateError(f"copier update failed, nothing changed: {first}") from None
+        raise UpdateError(
+            f"{project.name} update failed, nothing changed: {first_line(error)}"
+        ) from None
     finally:
         if changes and git("rev-parse", "HEAD").strip() != start:
             git("reset", "--mixed", "--quiet", start)
@@ -306,19 +425,11 @@ def update(vcs_ref: str | None, uv: list[str]) -> int:
 
 def check() -> int:
     """0 up to date, UPDATE_AVAILABLE when a newer release exists, 2 on an error (one line)."""
-    done = run(["copier", "check-update", "--output-format", "json"], check=False)
-    lines = done.stdout.strip().splitlines()
-    if done.returncode != 0 or not lines:
-        last = (done.stderr.strip() or done.stdout.strip() or "no output").splitlines()[-1]
-        raise UpdateError(f"cannot check for a newer release: {last}")
-    status = json.loads(lines[-1])
-    if status["update_available"]:
-        print(
-            f"release {status['latest_version']} is out; this project is on "
-            f"{status['current_version']}: `make template-update`"
-        )
+    current, newer = project_engine().status()
+    if newer:
+        print(f"release {newer} is out; this project is on {current}: `make template-update`")
         return UPDATE_AVAILABLE
-    print(f"up to date with release {status['current_version']}")
+    print(f"up to date with release {current}")
     return 0
 
 
