@@ -3,7 +3,7 @@
 Format (the monitoring job's input; keep it stable). Files in PREDICTION_LOG_DIR named
 `predictions-<host>-<pid>-<start>-<n>.jsonl`, one set per process so workers never share a file;
 a new file once one reaches PREDICTION_LOG_MAX_BYTES (a request's lines stay together). Each line
-is one JSON object with the fields of `FIELDS`:
+is one JSON object (UTF-8) with the fields of `FIELDS`:
 
     {"request_id": str, "row": int, "timestamp": ISO-8601 UTC, "model_name": str,
      "model_version": str, "run_id": str, "latency_ms": float,
@@ -27,8 +27,8 @@ recovers without waiting for requests. It logs one line when a burst of failures
 when it ends, never one per request. This module imports neither FastAPI, pandas nor MLflow.
 """
 
-import json
 import logging
+import math
 import os
 import queue
 import socket
@@ -39,6 +39,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, overload
+
+from pydantic_core import to_json
 
 from ..core.errors import UserError
 
@@ -81,33 +83,35 @@ class LoggedRequest:
         """How many rows (log lines) the request has."""
         return len(self.features)
 
-    def lines(self) -> str:
-        """The request's JSON lines, one per row, each ending in a newline.
+    def lines(self) -> bytes:
+        """The request's JSON lines (UTF-8), one per row in FIELDS' order, each ending in a newline.
 
-        Each line is `json.dumps` of the fields in FIELDS' order; the fields every row shares
-        are encoded once per request.
+        Encoded by pydantic-core's compiled JSON encoder, so that the writer thread holds the GIL
+        the requests share as briefly as it can. Raises ValueError if a prediction or
+        probability is NaN or infinite: such a line would not be JSON.
         """
-        shared = json.dumps(
-            {
-                "request_id": self.request_id,
-                "row": 0,
-                "timestamp": self.timestamp.isoformat(),
-                "model_name": self.model_name,
-                "model_version": self.model_version,
-                "run_id": self.run_id,
-                "latency_ms": round(self.latency_ms, 3),
-            },
-            allow_nan=False,
-        )
-        head, _, tail = shared[:-1].partition('"row": 0')
-        encode = json.JSONEncoder(allow_nan=False).encode
         probabilities = self.probabilities
-        return "".join(
-            head
-            + f'"row": {row}{tail}, "features": {encode(features)}, '
-            + f'"prediction": {encode(self.predictions[row])}, '
-            + f'"probability": {encode(None if probabilities is None else probabilities[row])}'
-            + "}\n"
+        for name, values in (("prediction", self.predictions), ("probability", probabilities)):
+            if any(isinstance(v, float) and not math.isfinite(v) for v in values or ()):
+                raise ValueError(f"a {name} is not a finite number; it cannot be logged as JSON")
+        timestamp = self.timestamp.isoformat()
+        latency_ms = round(self.latency_ms, 3)
+        return b"".join(
+            to_json(
+                {
+                    "request_id": self.request_id,
+                    "row": row,
+                    "timestamp": timestamp,
+                    "model_name": self.model_name,
+                    "model_version": self.model_version,
+                    "run_id": self.run_id,
+                    "latency_ms": latency_ms,
+                    "features": features,
+                    "prediction": self.predictions[row],
+                    "probability": None if probabilities is None else probabilities[row],
+                }
+            )
+            + b"\n"
             for row, features in enumerate(self.features)
         )
 
@@ -222,7 +226,7 @@ class PredictionLogWriter:
                     return
                 chunk = []
             try:
-                text = item.lines().encode("ascii")
+                text = item.lines()
             except ValueError as error:  # e.g. a NaN prediction: not JSON, never written
                 self._drop([item], str(error))
                 continue

@@ -36,6 +36,12 @@ class Predictions:
     values: list[float] | list[int]
     probabilities: NDArray[np.float64] | None
 
+    def finite(self) -> bool:
+        """No value or probability is NaN or infinite (such a number is not JSON)."""
+        if self.probabilities is not None:
+            return bool(np.isfinite(self.probabilities).all())
+        return bool(np.isfinite(np.asarray(self.values, dtype=np.float64)).all())
+
 
 class ScoringError(Exception):
     """The model could not score a request's own rows."""
@@ -148,6 +154,8 @@ class ModelRunner:
     def _score(self, jobs: list[_Job]) -> None:
         try:
             merged = self._scorer(_merge([job.columns for job in jobs]))
+            if not merged.finite():
+                raise ValueError("the model gave a prediction that is not a finite number")
         except Exception:
             if len(jobs) == 1:
                 self._fail(jobs[0])
