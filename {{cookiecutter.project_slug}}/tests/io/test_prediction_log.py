@@ -15,6 +15,7 @@ import pytest
 from {{ cookiecutter.package_name }}.core.errors import UserError
 from {{ cookiecutter.package_name }}.io.prediction_log import (
     FIELDS,
+    FeatureRows,
     LoggedRequest,
     PredictionLogWriter,
     WriteFailure,
@@ -117,6 +118,42 @@ def test_an_unwritable_folder_is_a_user_error(tmp_path: Path) -> None:
     blocker.write_text("")
     with pytest.raises(UserError, match="PREDICTION_LOG_DIR"):
         PredictionLogWriter(blocker / "log", max_bytes=10_000).start()
+
+
+def test_each_line_is_the_json_of_its_row_whatever_the_values(tmp_path: Path) -> None:
+    texts = ["plain", 'a "quote", a comma', "100 % ünïcødé \U0001f600", "\\ and \n", None]
+    rows = [
+        {NUMBER: x, CATEGORY: t, "%d %b": x}
+        for x, t in zip([0.1, -2, 1e-7, 3e300, None], texts, strict=True)
+    ]
+    item = LoggedRequest(**{**vars(logged("r%1", 5)), "features": rows})
+    by_column = FeatureRows({name: [row[name] for row in rows] for name in rows[0]})
+    lines = item.lines()
+    assert LoggedRequest(**{**vars(item), "features": by_column}).lines() == lines
+    for row, line in enumerate(lines.decode().splitlines()):
+        record = json.loads(line)
+        assert list(record) == list(FIELDS)
+        assert (record["request_id"], record["row"], record["features"]) == ("r%1", row, rows[row])
+
+
+@pytest.mark.parametrize("bad", [float("nan"), float("inf"), -float("inf")])
+def test_a_value_that_is_not_json_is_refused_not_written(bad: float) -> None:
+    for field in ("features", "predictions", "probabilities"):
+        item = logged("r1", 2)
+        values = {
+            "features": [{NUMBER: 1.0, CATEGORY: "a"}, {NUMBER: bad, CATEGORY: "b"}],
+            "predictions": [1, bad],
+            "probabilities": [0.5, bad],
+        }
+        with pytest.raises(ValueError, match="NaN or infinite"):
+            LoggedRequest(**{**vars(item), field: values[field]}).lines()
+
+
+def test_rows_with_different_features_are_refused() -> None:
+    item = logged("r1", 2)
+    rows = [{NUMBER: 1.0, CATEGORY: "a"}, {NUMBER: 2.0}]
+    with pytest.raises(ValueError, match="different features"):
+        LoggedRequest(**{**vars(item), "features": rows}).lines()
 
 
 def test_empty_folder_reads_as_an_empty_frame(tmp_path: Path) -> None:

@@ -147,7 +147,7 @@ def test_every_record_the_service_accepts_is_read_back_as_sent(
 
 
 def long_request(i: int, characters: int) -> LoggedRequest:
-    """A request whose record holds a text of `characters` emoji (12 bytes each when logged)."""
+    """A request whose record holds a text of `characters` emoji (4 bytes each when logged)."""
     item = request(i)
     name = next(iter(feature_names("categorical")), feature_names()[0])
     return LoggedRequest(
@@ -158,7 +158,7 @@ def long_request(i: int, characters: int) -> LoggedRequest:
 def test_long_lines_are_read_like_any_other(tmp_path: Path) -> None:
     # Over DuckDB's CSV line limit (2 MB, the issue's line), then over its JSON reader's default
     # object size (16 MiB): an older service, or a larger MAX_BODY_BYTES, could write them.
-    write(tmp_path, [request(0), long_request(1, 180_000), long_request(2, 1_500_000), request(3)])
+    write(tmp_path, [request(0), long_request(1, 540_000), long_request(2, 4_500_000), request(3)])
     expected, malformed = read_prediction_log(str(tmp_path))
     found = window(tmp_path)
     assert (found.rows, found.malformed) == (len(expected), malformed) == (4, 0)
@@ -169,7 +169,7 @@ def test_a_line_over_the_longest_duckdb_reads_is_one_error(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(log_reader, "LONGEST_LINE", 17 * 2**20)
-    write(tmp_path, [request(0), long_request(1, 1_500_000)])
+    write(tmp_path, [request(0), long_request(1, 4_500_000)])
     with pytest.raises(UserError, match=r"holds a line over 17,825,792 bytes.*remove it"):
         window(tmp_path)
 

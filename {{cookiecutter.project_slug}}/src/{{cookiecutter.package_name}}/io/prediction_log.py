@@ -28,7 +28,6 @@ when it ends, never one per request. This module imports neither FastAPI, pandas
 """
 
 import logging
-import math
 import os
 import queue
 import socket
@@ -60,6 +59,7 @@ FIELDS: dict[str, type | tuple[type, ...]] = {
 }
 _DRAIN_LIMIT = 256
 PROBE_SECONDS = 1.0
+NOT_FINITE = "a value is NaN or infinite; it cannot be logged as JSON"
 _PROBE_MAX_BYTES = 1024 * 1024
 logger = logging.getLogger(__name__)
 
@@ -86,34 +86,68 @@ class LoggedRequest:
     def lines(self) -> bytes:
         """The request's JSON lines (UTF-8), one per row in FIELDS' order, each ending in a newline.
 
-        Encoded by pydantic-core's compiled JSON encoder, so that the writer thread holds the GIL
-        the requests share as briefly as it can. Raises ValueError if a prediction or
-        probability is NaN or infinite: such a line would not be JSON.
+        Built by column: each column's values are encoded to JSON once, by pydantic-core's
+        compiled encoder, and every line is one template filled with its row's values, so that
+        the writer thread holds the GIL the requests share as briefly as it can. Every row has
+        the same features. Raises ValueError if a value is NaN or infinite (such a line would not
+        be JSON) or the rows' features differ.
         """
-        probabilities = self.probabilities
-        for name, values in (("prediction", self.predictions), ("probability", probabilities)):
-            if any(isinstance(v, float) and not math.isfinite(v) for v in values or ()):
-                raise ValueError(f"a {name} is not a finite number; it cannot be logged as JSON")
-        timestamp = self.timestamp.isoformat()
-        latency_ms = round(self.latency_ms, 3)
-        return b"".join(
-            to_json(
-                {
-                    "request_id": self.request_id,
-                    "row": row,
-                    "timestamp": timestamp,
-                    "model_name": self.model_name,
-                    "model_version": self.model_version,
-                    "run_id": self.run_id,
-                    "latency_ms": latency_ms,
-                    "features": features,
-                    "prediction": self.predictions[row],
-                    "probability": None if probabilities is None else probabilities[row],
-                }
-            )
-            + b"\n"
-            for row, features in enumerate(self.features)
+        columns = _by_column(self.features)
+        shared = to_json(
+            {
+                "request_id": self.request_id,
+                "row": 0,
+                "timestamp": self.timestamp.isoformat(),
+                "model_name": self.model_name,
+                "model_version": self.model_version,
+                "run_id": self.run_id,
+                "latency_ms": round(self.latency_ms, 3),
+            }
+        ).replace(b"%", b"%%")
+        head, _, tail = shared[:-1].partition(b'"row":0')
+        features = b",".join(to_json(name).replace(b"%", b"%%") + b":%b" for name in columns)
+        template = (
+            head
+            + b'"row":%d'
+            + tail
+            + b',"features":{'
+            + features
+            + b'},"prediction":%b,"probability":%b}\n'
         )
+        probabilities = [None] * self.rows if self.probabilities is None else self.probabilities
+        values = [_json_values(column) for column in columns.values()]
+        values += [_json_values(self.predictions), _json_values(probabilities)]
+        return b"".join(template % row for row in zip(range(self.rows), *values, strict=True))
+
+
+def _by_column(rows: Sequence[dict[str, Any]]) -> Mapping[str, Sequence[Any]]:
+    """Rows' values by feature name; ValueError if the rows do not share their features."""
+    if isinstance(rows, FeatureRows):
+        return rows.columns
+    names = rows[0].keys() if rows else {}.keys()
+    if any(row.keys() != names for row in rows):
+        raise ValueError("the rows of one request have different features")
+    return {name: [row[name] for row in rows] for name in names}
+
+
+def _json_values(values: Sequence[Any]) -> list[bytes]:
+    """Each value as JSON text, in order; ValueError for a NaN or an infinite number."""
+    if all(value is None or isinstance(value, int | float) for value in values):
+        text = to_json(list(values))  # numbers, booleans and nulls hold no comma
+        if b"N" in text or b"I" in text:  # NaN, Infinity: not JSON
+            raise ValueError(NOT_FINITE)
+        return text[1:-1].split(b",") if values else []
+    known: dict[tuple[type, Any], bytes] = {}  # e.g. a category's text, encoded once
+    encoded = []
+    for value in values:
+        key = (type(value), value)
+        token = known.get(key)
+        if token is None:
+            token = known[key] = to_json(value)
+            if token in (b"NaN", b"Infinity", b"-Infinity"):
+                raise ValueError(NOT_FINITE)
+        encoded.append(token)
+    return encoded
 
 
 class FeatureRows(Sequence[dict[str, Any]]):
@@ -134,6 +168,11 @@ class FeatureRows(Sequence[dict[str, Any]]):
         if isinstance(index, slice):
             return [self[i] for i in range(*index.indices(self._length))]
         return {name: values[index] for name, values in self._columns.items()}
+
+    @property
+    def columns(self) -> Mapping[str, Sequence[Any]]:
+        """The table by column, as given."""
+        return self._columns
 
     def __iter__(self) -> Iterator[dict[str, Any]]:
         names = list(self._columns)
