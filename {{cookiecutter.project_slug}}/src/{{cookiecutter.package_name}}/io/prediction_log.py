@@ -39,9 +39,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, overload
 
-from pydantic_core import to_json
-
 from ..core.errors import UserError
+from .json_text import json_values, literal
 
 FILE_PATTERN = "predictions-*.jsonl"
 # Each line's fields, in the order written, and the JSON types each may hold (never a boolean).
@@ -59,7 +58,6 @@ FIELDS: dict[str, type | tuple[type, ...]] = {
 }
 _DRAIN_LIMIT = 256
 PROBE_SECONDS = 1.0
-NOT_FINITE = "a value is NaN or infinite; it cannot be logged as JSON"
 _PROBE_MAX_BYTES = 1024 * 1024
 logger = logging.getLogger(__name__)
 
@@ -93,7 +91,7 @@ class LoggedRequest:
         be JSON) or the rows' features differ.
         """
         columns = _by_column(self.features)
-        shared = to_json(
+        shared = literal(
             {
                 "request_id": self.request_id,
                 "row": 0,
@@ -103,9 +101,9 @@ class LoggedRequest:
                 "run_id": self.run_id,
                 "latency_ms": round(self.latency_ms, 3),
             }
-        ).replace(b"%", b"%%")
+        )
         head, _, tail = shared[:-1].partition(b'"row":0')
-        features = b",".join(to_json(name).replace(b"%", b"%%") + b":%b" for name in columns)
+        features = b",".join(literal(name) + b":%b" for name in columns)
         template = (
             head
             + b'"row":%d'
@@ -115,8 +113,8 @@ class LoggedRequest:
             + b'},"prediction":%b,"probability":%b}\n'
         )
         probabilities = [None] * self.rows if self.probabilities is None else self.probabilities
-        values = [_json_values(column) for column in columns.values()]
-        values += [_json_values(self.predictions), _json_values(probabilities)]
+        values = [json_values(column) for column in columns.values()]
+        values += [json_values(self.predictions), json_values(probabilities)]
         return b"".join(template % row for row in zip(range(self.rows), *values, strict=True))
 
 
@@ -128,26 +126,6 @@ def _by_column(rows: Sequence[dict[str, Any]]) -> Mapping[str, Sequence[Any]]:
     if any(row.keys() != names for row in rows):
         raise ValueError("the rows of one request have different features")
     return {name: [row[name] for row in rows] for name in names}
-
-
-def _json_values(values: Sequence[Any]) -> list[bytes]:
-    """Each value as JSON text, in order; ValueError for a NaN or an infinite number."""
-    if all(value is None or isinstance(value, int | float) for value in values):
-        text = to_json(list(values))  # numbers, booleans and nulls hold no comma
-        if b"N" in text or b"I" in text:  # NaN, Infinity: not JSON
-            raise ValueError(NOT_FINITE)
-        return text[1:-1].split(b",") if values else []
-    known: dict[tuple[type, Any], bytes] = {}  # e.g. a category's text, encoded once
-    encoded = []
-    for value in values:
-        key = (type(value), value)
-        token = known.get(key)
-        if token is None:
-            token = known[key] = to_json(value)
-            if token in (b"NaN", b"Infinity", b"-Infinity"):
-                raise ValueError(NOT_FINITE)
-        encoded.append(token)
-    return encoded
 
 
 class FeatureRows(Sequence[dict[str, Any]]):

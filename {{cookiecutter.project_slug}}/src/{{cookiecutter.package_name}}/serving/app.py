@@ -24,6 +24,7 @@ from starlette.exceptions import HTTPException
 
 from ..core.errors import UserError
 from ..io import exported_model
+from ..io.json_text import json_values, literal
 from ..io.prediction_log import FeatureRows, LoggedRequest, PredictionLogWriter
 from . import fastpath
 from .invocations import invocations_router
@@ -39,7 +40,7 @@ from .payloads import (
     request_model,
 )
 from .prometheus import CONTENT_TYPE, PrometheusMetrics, process_exited
-from .runner import Columns, ModelRunner, ScoringError
+from .runner import Columns, ModelRunner, Predictions, ScoringError
 from .settings import ServiceSettings
 
 MAX_LISTED_ERRORS = 3
@@ -253,7 +254,7 @@ def create_app(settings: ServiceSettings, loaded: exported_model.Bundle | None =
         """Score a batch: `{"records": [...]}` or `{"columns": {<feature>: [values...]}}`."""
         records: list[BaseModel] | None = getattr(body, "records", None)
         columns = by_name(body.columns) if records is None else records_by_column(records)  # type: ignore[attr-defined]
-        return json_response(await score_batch(request, columns))
+        return Response(await score_batch(request, columns), media_type="application/json")
 
     @app.get("/livez", response_model=Health)
     async def livez() -> Health:
@@ -318,8 +319,8 @@ def create_app(settings: ServiceSettings, loaded: exported_model.Bundle | None =
     return app
 
 
-async def score_batch(request: Request, columns: Columns) -> dict[str, Any]:
-    """Score validated rows in the app's runner, log and count them; the /predict answer.
+async def score_batch(request: Request, columns: Columns) -> bytes:
+    """Score validated rows in the app's runner, log and count them; the /predict answer's JSON.
 
     For any endpoint of an app `create_app` built. `columns`: every schema feature, in the
     schema's order, all of one length (1..MAX_BATCH_ROWS), values as `payloads.columns_model`
@@ -332,18 +333,8 @@ async def score_batch(request: Request, columns: Columns) -> dict[str, Any]:
     latency_ms = (time.perf_counter() - started) * 1000
     request_id: str = request.state.request_id
     info = current.info
-    predictions: list[dict[str, Any]]
-    positive = None
-    if predicted.probabilities is not None and current.labels is not None:
-        table = predicted.probabilities.tolist()
-        labels = current.labels
-        predictions = [
-            {"prediction": label, "probabilities": dict(zip(labels, row, strict=True))}
-            for label, row in zip(predicted.values, table, strict=True)
-        ]
-        positive = [row[-1] for row in table]
-    else:
-        predictions = [{"prediction": value, "probabilities": None} for value in predicted.values]
+    probabilities = predicted.probabilities
+    positive = None if probabilities is None else probabilities[:, -1].tolist()
     current.log.write(
         LoggedRequest(
             request_id=request_id,
@@ -357,23 +348,36 @@ async def score_batch(request: Request, columns: Columns) -> dict[str, Any]:
             probabilities=positive,
         )
     )
-    current.prometheus.predictions.labels(info.name, info.version).inc(len(predictions))
-    return {
-        "request_id": request_id,
-        "model_name": info.name,
-        "model_version": info.version,
-        "predictions": predictions,
-    }
+    current.prometheus.predictions.labels(info.name, info.version).inc(len(predicted.values))
+    return answer_json(request_id, info, predicted, current.labels)
 
 
-def json_response(answer: dict[str, Any]) -> Response:
-    """`answer` as compact UTF-8 JSON, written by pydantic-core's compiled encoder.
+def answer_json(
+    request_id: str,
+    info: exported_model.ModelInfo,
+    predicted: Predictions,
+    labels: list[str] | None,
+) -> bytes:
+    """The /predict answer as compact UTF-8 JSON (`PredictResponse`'s shape).
 
-    Every float in `answer` must be finite (the runner answers only finite predictions). Large
-    answers are why this is not JSONResponse, whose `json.dumps` holds the
-    GIL that the other requests and the log writer share.
+    `{"request_id", "model_name", "model_version", "predictions": [{"prediction": <label or
+    value>, "probabilities": {<label>: p, ...} or null}, ...]}`. Built by column, as the
+    prediction log's lines are (`io/json_text.py`): each column of the model's answer is encoded
+    once and one template is filled per row, instead of a dict per row and `json.dumps`.
+    `predicted` is finite (the runner answers nothing else).
     """
-    return Response(to_json(answer), media_type="application/json")
+    head = to_json(
+        {"request_id": request_id, "model_name": info.name, "model_version": info.version}
+    )
+    columns = [json_values(predicted.values)]
+    if predicted.probabilities is not None and labels is not None:
+        columns += [json_values(column.tolist()) for column in predicted.probabilities.T]
+        by_label = b",".join(literal(label) + b":%b" for label in labels)
+        row = b'{"prediction":%b,"probabilities":{' + by_label + b"}}"
+    else:
+        row = b'{"prediction":%b,"probabilities":null}'
+    rows = b",".join(row % values for values in zip(*columns, strict=True))
+    return head[:-1] + b',"predictions":[' + rows + b"]}"
 
 
 def records_by_column(records: list[BaseModel]) -> Columns:
