@@ -17,7 +17,7 @@ import pytest
 import yaml
 
 from ml_template_dev import ROOT, UV, own_data
-from ml_template_dev.processes import stop_group
+from ml_template_dev.processes import stop_group, wait_ready
 from ml_template_dev.pythons import interpreter
 from ml_template_dev.questions import choices
 from ml_template_dev.render import render_copier
@@ -186,15 +186,7 @@ def _served(project: Path, env: dict[str, str], model: str) -> Iterator[str]:
     )
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 180
-        while time.monotonic() < deadline and server.poll() is None:
-            try:
-                with urllib.request.urlopen(f"{url}/readyz", timeout=2) as answer:
-                    if answer.status == 200:
-                        break
-            except OSError:
-                time.sleep(0.2)
-        else:
+        if not wait_ready(f"{url}/readyz", server):
             raise AssertionError("the server did not start")
         yield url
     finally:

@@ -11,7 +11,6 @@ import os
 import signal
 import socket
 import subprocess
-import time
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -22,6 +21,7 @@ import pytest
 
 from ml_template_dev import UV
 from ml_template_dev.measure import project_env
+from ml_template_dev.processes import stop_group, wait_ready
 from ml_template_dev.render import render_copier
 
 pytestmark = pytest.mark.slow
@@ -87,27 +87,13 @@ def _serving(command: list[str], project: Path, env: dict[str, str]) -> Iterator
     )
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 180
-        while time.monotonic() < deadline and server.poll() is None:
-            try:
-                with urllib.request.urlopen(f"{url}/readyz", timeout=2) as answer:
-                    if answer.status == 200:
-                        break
-            except OSError:
-                time.sleep(0.2)
-        else:
+        if not wait_ready(f"{url}/readyz", server):
             os.killpg(server.pid, signal.SIGTERM)
             output = server.communicate(timeout=60)[0].decode(errors="replace")
             raise AssertionError(f"serve did not start: {output[-2000:]}")
         yield url
     finally:
-        if server.poll() is None:
-            os.killpg(server.pid, signal.SIGTERM)
-            try:
-                server.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                os.killpg(server.pid, signal.SIGKILL)
-                server.wait()
+        stop_group(server)
 
 
 def _post(url: str, body: Any) -> Any:
