@@ -13,9 +13,7 @@ local files and from the log shipped to object storage, with only environment va
 import json
 import os
 import shutil
-import socket
 import subprocess
-import sys
 import tempfile
 import time
 import urllib.error
@@ -33,27 +31,14 @@ import yaml
 from ml_template_dev import UV
 from ml_template_dev.processes import stop_group
 from ml_template_dev.render import render_copier
+from ml_template_dev.services import BIN, S3_KEYS, free_ports, seaweedfs, started
 
-BIN = Path(sys.executable).parent  # the template's dev tools: validators, weed
 MODEL = "my-ml-project"
 CLI = ["uv", "run", "--locked", "my-ml-project"]
-S3_KEYS = {"AWS_ACCESS_KEY_ID": "test-key", "AWS_SECRET_ACCESS_KEY": "test-secret"}
 LOG_BUCKET = "prediction-logs"
 RAW_BUCKET = "raw-data"
 # The load: requests of a few rows each, spread over both instances by several clients.
 REQUESTS, ROWS, CLIENTS = 400, 3, 8
-
-
-def _free_ports(count: int) -> list[int]:
-    """`count` distinct TCP ports on 127.0.0.1 that nothing listens on right now."""
-    probes = [socket.socket() for _ in range(count)]
-    try:
-        for probe in probes:
-            probe.bind(("127.0.0.1", 0))
-        return [int(probe.getsockname()[1]) for probe in probes]
-    finally:
-        for probe in probes:
-            probe.close()
 
 
 def _postgres_bin(tool: str) -> str:
@@ -80,19 +65,6 @@ def _wait_for(url: str, process: subprocess.Popen[bytes], log: Path, seconds: fl
 
 
 @contextmanager
-def _started(command: list[str], log: Path, **options: Any) -> Iterator[subprocess.Popen[bytes]]:
-    """A process in its own group, output to `log`, stopped when the block ends."""
-    with log.open("wb") as output:
-        process = subprocess.Popen(
-            command, stdout=output, stderr=subprocess.STDOUT, start_new_session=True, **options
-        )
-    try:
-        yield process
-    finally:
-        stop_group(process)
-
-
-@contextmanager
 def _postgres() -> Iterator[str]:
     """A PostgreSQL cluster with a `mlflow` database; yields its SQLAlchemy URI.
 
@@ -103,7 +75,7 @@ def _postgres() -> Iterator[str]:
     folder = Path(tempfile.mkdtemp(prefix="ml-template-postgres-"))
     if user:
         shutil.chown(folder, user)
-    data, (port,) = folder / "data", _free_ports(1)
+    data, (port,) = folder / "data", free_ports(1)
     run = {"user": user, "check": True, "capture_output": True}
     pg_ctl = _postgres_bin("pg_ctl")
     try:
@@ -129,51 +101,11 @@ def _postgres() -> Iterator[str]:
 
 
 @contextmanager
-def _seaweedfs(folder: Path) -> Iterator[str]:
-    """SeaweedFS (`weed mini`), buckets `mlflow`, LOG_BUCKET, RAW_BUCKET; yields its S3 endpoint.
-
-    Every component's port is chosen here (gRPC ports default to port + 10000, which may be
-    taken or beyond 65535); the WebDAV gateway and the admin UI are off.
-    """
-    weed = BIN / "weed"
-    names = ["s3", "s3.port.grpc", "master.port", "master.port.grpc", "volume.port"]
-    names += ["volume.port.grpc", "filer.port", "filer.port.grpc", "s3.port.iceberg"]
-    names += ["s3.port.lance", "admin.port", "admin.port.grpc", "debug.port"]
-    ports = dict(zip(names, _free_ports(len(names)), strict=True))
-    identities = folder / "s3.json"
-    identities.write_text(
-        json.dumps(
-            {
-                "identities": [
-                    {
-                        "name": "test",
-                        "credentials": [
-                            {
-                                "accessKey": S3_KEYS["AWS_ACCESS_KEY_ID"],
-                                "secretKey": S3_KEYS["AWS_SECRET_ACCESS_KEY"],
-                            }
-                        ],
-                        "actions": ["Admin", "Read", "Write", "List", "Tagging"],
-                    }
-                ]
-            }
-        )
-    )
-    (folder / "data").mkdir()
-    command = [str(weed), "mini", f"-dir={folder / 'data'}", "-ip=127.0.0.1"]
-    command += ["-ip.bind=127.0.0.1", "-webdav=false", "-admin.ui=false"]
-    command += [f"-s3.config={identities}", f"-bucket=mlflow,{LOG_BUCKET},{RAW_BUCKET}"]
-    command += [f"-{'s3.port' if name == 's3' else name}={port}" for name, port in ports.items()]
-    with _started(command, folder / "weed.log"):
-        yield f"http://127.0.0.1:{ports['s3']}"
-
-
-@contextmanager
 def _mlflow_server(
     server_env: Path, backend: str, endpoint: str, folder: Path
 ) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
     """`mlflow server` on PostgreSQL and S3 (proxied), job execution off; yields its URL."""
-    (port,) = _free_ports(1)
+    (port,) = free_ports(1)
     env = {
         **os.environ,
         **S3_KEYS,
@@ -187,7 +119,7 @@ def _mlflow_server(
     command += ["--artifacts-destination", "s3://mlflow/artifacts", "--host", "127.0.0.1"]
     command += ["--port", str(port), "--workers", "2"]
     log = folder / "mlflow-server.log"
-    with _started(command, log, cwd=folder, env=env) as server:
+    with started(command, log, cwd=folder, env=env) as server:
         url = f"http://127.0.0.1:{port}"
         _wait_for(f"{url}/health", server, log, 180)
         yield url, server
@@ -384,7 +316,7 @@ def _loop(tmp_path: Path, figures: dict[str, Any], lap: Callable[[str], None]) -
     with ExitStack() as stack:
         backend = stack.enter_context(_postgres())
         lap("postgres_start")
-        endpoint = stack.enter_context(_seaweedfs(tmp_path))
+        endpoint = stack.enter_context(seaweedfs(tmp_path, ["mlflow", LOG_BUCKET, RAW_BUCKET]))
         tracking, server = stack.enter_context(
             _mlflow_server(server_env, backend, endpoint, tmp_path)
         )
@@ -423,10 +355,10 @@ def _loop(tmp_path: Path, figures: dict[str, Any], lap: Callable[[str], None]) -
 
         # Serving scaled out: two instances of two workers, one shared log folder.
         log_dir = project / "logs" / "predictions"
-        ports = _free_ports(2)
+        ports = free_ports(2)
         instances = [
             stack.enter_context(
-                _started(
+                started(
                     ["make", "serve", f"MODEL=models:/{MODEL}@champion"],
                     tmp_path / f"serve-{port}.log",
                     cwd=project,
