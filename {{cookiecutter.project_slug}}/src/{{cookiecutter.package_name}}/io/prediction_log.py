@@ -39,8 +39,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, overload
 
+from pydantic_core import to_json
+
 from ..core.errors import UserError
-from .json_text import json_values, literal
+from .json_text import fill_rows, json_values
 
 FILE_PATTERN = "predictions-*.jsonl"
 # Each line's fields, in the order written, and the JSON types each may hold (never a boolean).
@@ -84,14 +86,14 @@ class LoggedRequest:
     def lines(self) -> bytes:
         """The request's JSON lines (UTF-8), one per row in FIELDS' order, each ending in a newline.
 
-        Built by column: each column's values are encoded to JSON once, by pydantic-core's
-        compiled encoder, and every line is one template filled with its row's values, so that
-        the writer thread holds the GIL the requests share as briefly as it can. Every row has
-        the same features. Raises ValueError if a value is NaN or infinite (such a line would not
-        be JSON) or the rows' features differ.
+        Built by column (`json_text`): each column's values are encoded to JSON once, by
+        pydantic-core's compiled encoder, and the lines are assembled without Python code per
+        row, so that the writer thread holds the GIL the requests share as briefly as it can.
+        Every row has the same features. Raises ValueError if a value is NaN or infinite (such a
+        line would not be JSON) or the rows' features differ.
         """
         columns = _by_column(self.features)
-        shared = literal(
+        shared = to_json(
             {
                 "request_id": self.request_id,
                 "row": 0,
@@ -103,19 +105,20 @@ class LoggedRequest:
             }
         )
         head, _, tail = shared[:-1].partition(b'"row":0')
-        features = b",".join(literal(name) + b":%b" for name in columns)
-        template = (
-            head
-            + b'"row":%d'
-            + tail
-            + b',"features":{'
-            + features
-            + b'},"prediction":%b,"probability":%b}\n'
-        )
+        names = [to_json(name) for name in columns]
+        segments = [
+            head + b'"row":',
+            tail + b',"features":{' + names[0] + b":",
+            *(b"," + name + b":" for name in names[1:]),
+            b'},"prediction":',
+            b',"probability":',
+            b"}\n",
+        ]
         probabilities = [None] * self.rows if self.probabilities is None else self.probabilities
-        values = [json_values(column) for column in columns.values()]
+        values = [json_values(range(self.rows))]
+        values += [json_values(column) for column in columns.values()]
         values += [json_values(self.predictions), json_values(probabilities)]
-        return b"".join(template % row for row in zip(range(self.rows), *values, strict=True))
+        return fill_rows(segments, values)
 
 
 def _by_column(rows: Sequence[dict[str, Any]]) -> Mapping[str, Sequence[Any]]:

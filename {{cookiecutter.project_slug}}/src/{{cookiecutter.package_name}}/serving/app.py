@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from fastapi import FastAPI, Request
+from fastapi import APIRouter, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from fastapi_offline import FastAPIOffline
@@ -24,9 +24,10 @@ from starlette.exceptions import HTTPException
 
 from ..core.errors import UserError
 from ..io import exported_model
-from ..io.json_text import json_values, literal
+from ..io.json_text import fill_rows, json_values
 from ..io.prediction_log import FeatureRows, LoggedRequest, PredictionLogWriter
 from . import fastpath
+from .body import ColumnsReader, by_name, first_try, is_json, records_by_column
 from .invocations import invocations_router
 from .middleware import DOCS_ASSETS, HEALTH_PATHS, ApiKeyAuth, BodyLimit, ModelHeaders, Telemetry
 from .payloads import (
@@ -241,7 +242,20 @@ def create_app(settings: ServiceSettings, loaded: exported_model.Bundle | None =
     async def unscorable(request: Request, error: ScoringError) -> JSONResponse:
         return JSONResponse({"detail": f"records: {error}"}, status_code=422)
 
-    @app.post(
+    reader = ColumnsReader(settings.max_batch_rows)
+
+    async def predict_valid_json(request: Request) -> Response | None:
+        """A valid JSON body scored without FastAPI's per-record validation (`body.py`)."""
+        if not is_json(request.headers.get("content-type")):
+            return None
+        columns = reader.columns(await request.body())
+        if columns is None:
+            return None
+        return Response(await score_batch(request, columns), media_type="application/json")
+
+    predict_route = APIRouter(route_class=first_try(predict_valid_json))
+
+    @predict_route.post(
         "/predict",
         response_model=PredictResponse,
         responses={
@@ -255,6 +269,8 @@ def create_app(settings: ServiceSettings, loaded: exported_model.Bundle | None =
         records: list[BaseModel] | None = getattr(body, "records", None)
         columns = by_name(body.columns) if records is None else records_by_column(records)  # type: ignore[attr-defined]
         return Response(await score_batch(request, columns), media_type="application/json")
+
+    app.include_router(predict_route)
 
     @app.get("/livez", response_model=Health)
     async def livez() -> Health:
@@ -363,8 +379,8 @@ def answer_json(
     `{"request_id", "model_name", "model_version", "predictions": [{"prediction": <label or
     value>, "probabilities": {<label>: p, ...} or null}, ...]}`. Built by column, as the
     prediction log's lines are (`io/json_text.py`): each column of the model's answer is encoded
-    once and one template is filled per row, instead of a dict per row and `json.dumps`.
-    `predicted` is finite (the runner answers nothing else).
+    once and the rows are assembled without Python code per row, instead of a dict per row and
+    `json.dumps`. `predicted` is finite (the runner answers nothing else).
     """
     head = to_json(
         {"request_id": request_id, "model_name": info.name, "model_version": info.version}
@@ -372,29 +388,17 @@ def answer_json(
     columns = [json_values(predicted.values)]
     if predicted.probabilities is not None and labels is not None:
         columns += [json_values(column.tolist()) for column in predicted.probabilities.T]
-        by_label = b",".join(literal(label) + b":%b" for label in labels)
-        row = b'{"prediction":%b,"probabilities":{' + by_label + b"}}"
+        names = [to_json(label) for label in labels]
+        segments = [
+            b'{"prediction":',
+            b',"probabilities":{' + names[0] + b":",
+            *(b"," + name + b":" for name in names[1:]),
+            b"}},",
+        ]
     else:
-        row = b'{"prediction":%b,"probabilities":null}'
-    rows = b",".join(row % values for values in zip(*columns, strict=True))
+        segments = [b'{"prediction":', b',"probabilities":null},']
+    rows = fill_rows(segments, columns)[:-1]  # no comma after the last row
     return head[:-1] + b',"predictions":[' + rows + b"]}"
-
-
-def records_by_column(records: list[BaseModel]) -> Columns:
-    """Validated records (`payloads.record_model`) as columns, in the schema's order."""
-    fields = type(records[0]).model_fields
-    return {
-        str(field.alias): [record.__dict__[attribute] for record in records]
-        for attribute, field in fields.items()
-    }
-
-
-def by_name(columns: BaseModel) -> Columns:
-    """Validated columns (`payloads.columns_model`) by feature name, in the schema's order."""
-    return {
-        str(field.alias): columns.__dict__[attribute]
-        for attribute, field in type(columns).model_fields.items()
-    }
 
 
 def app_from_env() -> FastAPI:

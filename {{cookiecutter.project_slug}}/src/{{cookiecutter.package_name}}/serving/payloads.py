@@ -55,14 +55,16 @@ def _within_range(column: RawColumn) -> WrapValidator:
     return WrapValidator(check)
 
 
-def _value(column: FeatureColumn) -> tuple[Any, str]:
+def _value(column: FeatureColumn, explained: bool = True) -> tuple[Any, str]:
     """The type of one value of a feature (null allowed: the pipeline imputes it), and its meaning.
 
     A number is finite and, where schema.yaml gives the raw column a `min`/`max`, within them (the
     rule training's validation applies; `minimum`/`maximum` in the JSON schema); derived features
     and columns without bounds take any finite number. A category is a string of at most
     MAX_CATEGORY_LENGTH characters; categories the model never saw are accepted (it ignores them,
-    drift monitoring sees them).
+    drift monitoring sees them). `explained=False` leaves out the function that turns an
+    out-of-range error into one line naming the range: the same values pass, without Python code
+    per value.
     """
     if column.kind == "categorical":
         meaning = f"category, at most {MAX_CATEGORY_LENGTH} characters"
@@ -70,8 +72,10 @@ def _value(column: FeatureColumn) -> tuple[Any, str]:
     raw = next((c for c in schema().raw_columns if c.name == column.name), None)
     if raw is None or (raw.minimum is None and raw.maximum is None):
         return float | None, "number"
-    bounded = Annotated[float | None, Field(ge=raw.minimum, le=raw.maximum), _within_range(raw)]
-    return bounded, f"number, {_range_text(raw)}"
+    bounds = Field(ge=raw.minimum, le=raw.maximum)
+    if not explained:
+        return Annotated[float | None, bounds], f"number, {_range_text(raw)}"
+    return Annotated[float | None, bounds, _within_range(raw)], f"number, {_range_text(raw)}"
 
 
 def _field(column: FeatureColumn) -> tuple[Any, Any]:
@@ -113,11 +117,14 @@ def _equal_lengths(columns: BaseModel) -> BaseModel:
     return columns
 
 
-def columns_model(max_rows: int) -> type[BaseModel]:
-    """Rows by column: a list of 1..max_rows values per schema feature, all of one length."""
+def columns_model(max_rows: int, explained: bool = True) -> type[BaseModel]:
+    """Rows by column: a list of 1..max_rows values per schema feature, all of one length.
+
+    `explained=False`: the same rules with pydantic's own error messages (see `_value`).
+    """
     fields: dict[str, Any] = {}
     for i, column in enumerate(schema().features):
-        kind, meaning = _value(column)
+        kind, meaning = _value(column, explained)
         fields[f"feature_{i}"] = (
             list[kind],  # type: ignore[valid-type]
             Field(
