@@ -14,6 +14,7 @@ says why (`GET /model` shows it).
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from itertools import repeat
 from typing import Any, Literal
 
 import numpy as np
@@ -174,13 +175,15 @@ def _one_hot(imputer: SimpleImputer, encoder: OneHotEncoder, names: list[str]) -
     if encoder.sparse_output or encoder.handle_unknown != "ignore":
         raise Unsupported("a one-hot encoder that is sparse or errs on unknown categories")
     fills = [str(value) for value in imputer.statistics_]
-    lookups: list[dict[str, int]] = []
+    lookups: list[dict[str | None, int]] = []
     offsets: list[int] = []
     width = 0
-    for categories in encoder.categories_:
+    for categories, fill in zip(encoder.categories_, fills, strict=True):
         if not all(isinstance(category, str) for category in categories):
             raise Unsupported("categories that are not strings")
-        lookups.append({category: index for index, category in enumerate(categories)})
+        lookup: dict[str | None, int] = {c: index for index, c in enumerate(categories)}
+        lookup[None] = lookup.get(fill, -1)  # a missing value is the imputer's fill
+        lookups.append(lookup)
         offsets.append(width)
         width += len(categories)
     dtype = encoder.dtype
@@ -188,8 +191,8 @@ def _one_hot(imputer: SimpleImputer, encoder: OneHotEncoder, names: list[str]) -
     def block(columns: Columns) -> NDArray[np.float64]:
         rows = len(columns[names[0]])
         encoded = np.zeros((rows, width), dtype=dtype)
-        for name, fill, lookup, offset in zip(names, fills, lookups, offsets, strict=True):
-            indices = _indices(columns[name], fill, lookup)
+        for name, lookup, offset in zip(names, lookups, offsets, strict=True):
+            indices = _indices(columns[name], lookup)
             found = indices >= 0
             encoded[np.flatnonzero(found), indices[found] + offset] = 1
         return encoded
@@ -197,13 +200,9 @@ def _one_hot(imputer: SimpleImputer, encoder: OneHotEncoder, names: list[str]) -
     return block
 
 
-def _indices(values: Sequence[Any], fill: str, lookup: dict[str, int]) -> NDArray[np.intp]:
-    """Each value's category index (missing values take `fill`), -1 for one never seen."""
-    return np.fromiter(
-        (lookup.get(fill if value is None else value, -1) for value in values),
-        dtype=np.intp,
-        count=len(values),
-    )
+def _indices(values: Sequence[Any], lookup: dict[str | None, int]) -> NDArray[np.intp]:
+    """Each value's category index in `lookup` (None included), -1 for one never seen."""
+    return np.fromiter(map(lookup.get, values, repeat(-1)), dtype=np.intp, count=len(values))
 
 
 def _plain_imputer(imputer: SimpleImputer) -> None:
