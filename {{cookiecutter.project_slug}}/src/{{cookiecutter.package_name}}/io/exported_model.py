@@ -96,6 +96,15 @@ def read_info(folder: Path) -> ModelInfo:
         raise UserError(f"{path}: not a readable model export ({error}); export it again") from None
 
 
+def import_model_reader() -> None:
+    """Import the libraries `read_bundle` uses (skops, which imports most of scikit-learn).
+
+    Reads nothing: `serve` calls it while the export runs, so that loading the exported model
+    afterwards imports nothing.
+    """
+    import skops.io  # noqa: F401
+
+
 def read_bundle(folder: Path) -> Bundle:
     """Read an exported model: its metadata and the scikit-learn pipeline (skops, trusted types)."""
     import skops.io

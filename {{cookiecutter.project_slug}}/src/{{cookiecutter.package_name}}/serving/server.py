@@ -202,6 +202,7 @@ def run(settings: ServiceSettings, fetch: ModelFetch, host: str, port: int, work
 
     from .app import create_app
 
+    exported_model.import_model_reader()  # while the export (if any) is still running
     model_dir = fetch.model_dir(settings.model_uri, settings.model_dir)
     settings = settings.model_copy(update={"model_dir": model_dir})
     with _metrics_folder(workers):
