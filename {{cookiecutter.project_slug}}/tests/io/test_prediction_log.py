@@ -2,12 +2,16 @@
 
 import json
 import logging
+import math
+import os
 import resource
 import shutil
+import signal
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
+from multiprocessing.process import BaseProcess
 from pathlib import Path
 
 import pytest
@@ -15,7 +19,9 @@ import pytest
 from {{ cookiecutter.package_name }}.core.errors import UserError
 from {{ cookiecutter.package_name }}.io.prediction_log import (
     FIELDS,
+    OFFLOADED_ROWS,
     FeatureRows,
+    LineEncoder,
     LoggedRequest,
     PredictionLogWriter,
     WriteFailure,
@@ -247,3 +253,65 @@ def test_a_removed_folder_is_created_again(tmp_path: Path) -> None:
         writer.close()
     assert [(f.rows, f.reason) for f in failures] == [(1, "No such file or directory")]
     assert list(read_prediction_log(folder)[0]["request_id"]) == ["after"]
+
+
+@contextmanager
+def encoder() -> Iterator[LineEncoder]:
+    started = LineEncoder()
+    try:
+        yield started
+    finally:
+        started.close()
+
+
+def helper(encoding: LineEncoder) -> BaseProcess:
+    assert encoding._helper is not None, "no helper process encodes large requests"
+    return encoding._helper[0]
+
+
+def test_a_large_request_is_encoded_by_the_helper_process_into_the_same_lines() -> None:
+    small, large = logged("s", OFFLOADED_ROWS - 1), logged("l", OFFLOADED_ROWS)
+    with encoder() as encoding:
+        assert encoding.lines(small) == small.lines()
+        assert encoding._helper is None
+        assert encoding.lines(large) == large.lines()
+        process = helper(encoding)
+        assert process.is_alive() and process.pid != os.getpid()
+        assert encoding.lines(large) == large.lines()
+        assert helper(encoding) is process  # one helper for every large request
+    assert not process.is_alive()  # closing the encoder stops it
+
+
+def test_a_large_request_that_is_not_json_is_refused_as_in_place() -> None:
+    item = logged("r1", OFFLOADED_ROWS)
+    bad = LoggedRequest(**{**vars(item), "predictions": [*item.predictions[:-1], math.nan]})
+    with encoder() as encoding, pytest.raises(ValueError, match="NaN or infinite"):
+        encoding.lines(bad)
+
+
+def test_stop_signals_are_the_server_s_and_a_dead_helper_is_replaced_by_encoding_in_place(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    item = logged("r1", OFFLOADED_ROWS)
+    with encoder() as encoding:
+        encoding.lines(item)
+        process = helper(encoding)
+        assert process.pid is not None
+        os.kill(process.pid, signal.SIGTERM)  # a Ctrl-C or SIGTERM to the process group
+        os.kill(process.pid, signal.SIGINT)
+        assert encoding.lines(item) == item.lines()
+        assert helper(encoding) is process and process.is_alive()
+        process.kill()  # e.g. the out-of-memory killer
+        process.join()
+        with caplog.at_level(logging.WARNING):
+            assert encoding.lines(item) == item.lines()
+        assert "encoding in the server from now on" in caplog.text
+        assert encoding._helper is None
+        assert encoding.lines(item) == item.lines()
+
+
+def test_the_writer_writes_large_requests_whole(tmp_path: Path) -> None:
+    items = [logged(f"r{i}", OFFLOADED_ROWS + i) for i in range(3)]
+    write(tmp_path, *items, max_bytes=10_000_000)
+    [path] = tmp_path.glob("predictions-*.jsonl")
+    assert path.read_bytes() == b"".join(item.lines() for item in items)

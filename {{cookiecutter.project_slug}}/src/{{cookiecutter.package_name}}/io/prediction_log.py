@@ -9,8 +9,9 @@ is one JSON object (UTF-8) with the fields of `FIELDS`:
      "model_version": str, "run_id": str, "latency_ms": float,
      "features": {<feature>: value, ...}, "prediction": number, "probability": number | null}
 
-Writing: requests put one item per request on a queue; one thread turns items into lines and
-hands them to the operating system in one write each time it has emptied the queue. `close()`
+Writing: requests put one item per request on a queue; one thread turns items into lines (a
+large request's in a helper process, `LineEncoder`) and hands them to the operating system in one
+write each time it has emptied the queue. `close()`
 (graceful shutdown, SIGTERM) writes everything queued. A `kill -9` loses only what the thread
 had not yet written, and may leave the last line of a file cut short; readers count such lines
 as malformed. The writer is hand-written rather than `logging`'s queue and rotating-file handlers
@@ -28,14 +29,18 @@ when it ends, never one per request. This module imports neither FastAPI, pandas
 """
 
 import logging
+import multiprocessing
 import os
 import queue
+import signal
 import socket
 import tempfile
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from multiprocessing.connection import Connection
+from multiprocessing.process import BaseProcess
 from pathlib import Path
 from typing import Any, overload
 
@@ -60,6 +65,8 @@ FIELDS: dict[str, type | tuple[type, ...]] = {
 }
 _DRAIN_LIMIT = 256
 PROBE_SECONDS = 1.0
+# Requests of at least this many rows are encoded by a helper process (`LineEncoder`).
+OFFLOADED_ROWS = 500
 _PROBE_MAX_BYTES = 1024 * 1024
 logger = logging.getLogger(__name__)
 
@@ -161,6 +168,86 @@ class FeatureRows(Sequence[dict[str, Any]]):
             yield dict(zip(names, values, strict=True))
 
 
+def _encode_requests(requests: Connection, lines: Connection) -> None:
+    """The helper process: sends back each request it receives as its lines, until input ends.
+
+    SIGINT and SIGTERM are left to the server, which stops the helper by closing its input.
+    """
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    while True:
+        try:
+            item: LoggedRequest = requests.recv()
+        except EOFError:
+            return
+        try:
+            lines.send((True, item.lines()))
+        except ValueError as error:
+            lines.send((False, str(error)))
+
+
+class LineEncoder:
+    """Turns logged requests into lines: large ones in a helper process, small ones in place.
+
+    Encoding runs Python code that holds the GIL the serving threads share, for a time that
+    grows with the rows; a request of OFFLOADED_ROWS rows or more is encoded by one spawned
+    helper process instead (started at the first such request), so the calling thread only
+    waits. Smaller requests, and every request once the helper has failed, are encoded in the
+    calling thread. The lines are the same either way (`LoggedRequest.lines`), and so is a
+    ValueError for a request that cannot be written. One thread uses an encoder at a time.
+    """
+
+    def __init__(self) -> None:
+        self._helper: tuple[BaseProcess, Connection, Connection] | None = None
+        self._failed = False
+
+    def lines(self, item: LoggedRequest) -> bytes:
+        """The request's lines (`LoggedRequest.lines`)."""
+        if item.rows < OFFLOADED_ROWS or self._failed:
+            return item.lines()
+        try:
+            _, requests, lines = self._helper or self._start()
+            requests.send(item)
+            written, text = lines.recv()
+        except (OSError, EOFError) as error:  # the helper could not start, or it died
+            logger.warning("prediction log: encoding in the server from now on (%r)", error)
+            self._failed = True
+            self.close()
+            return item.lines()
+        if not written:
+            raise ValueError(text)
+        return bytes(text)
+
+    def close(self) -> None:
+        """Stop the helper process, if one runs: its input ends, it exits."""
+        if self._helper is None:
+            return
+        process, requests, lines = self._helper
+        self._helper = None
+        requests.close()
+        process.join(timeout=5)
+        if process.is_alive():
+            process.kill()
+            process.join()
+        lines.close()
+
+    def _start(self) -> tuple[BaseProcess, Connection, Connection]:
+        context = multiprocessing.get_context("spawn")
+        their_requests, requests = context.Pipe(duplex=False)
+        lines, their_lines = context.Pipe(duplex=False)
+        process = context.Process(
+            target=_encode_requests,
+            args=(their_requests, their_lines),
+            name="prediction-log-encoder",
+            daemon=True,
+        )
+        process.start()
+        their_requests.close()  # only the helper holds these ends: its exit is an EOF here
+        their_lines.close()
+        self._helper = (process, requests, lines)
+        return self._helper
+
+
 @dataclass(frozen=True)
 class WriteFailure:
     """One failed write: the requests and rows it lost, and the operating system's reason."""
@@ -194,6 +281,7 @@ class PredictionLogWriter:
         self._size = 0
         self._failed_bytes = 0  # size of the last failed write while failing, else 0
         self._dropped_in_burst = 0
+        self._encoder = LineEncoder()
         self._thread = threading.Thread(target=self._run, name="prediction-log", daemon=True)
 
     @property
@@ -236,6 +324,7 @@ class PredictionLogWriter:
             done = None in items
             self._write([item for item in items if item is not None])
         self._close_file()
+        self._encoder.close()
 
     def _write(self, items: list[LoggedRequest]) -> None:
         """Write the requests' lines, each request whole into one file, rotating by size."""
@@ -246,7 +335,7 @@ class PredictionLogWriter:
                     return
                 chunk = []
             try:
-                text = item.lines()
+                text = self._encoder.lines(item)
             except ValueError as error:  # e.g. a NaN prediction: not JSON, never written
                 self._drop([item], str(error))
                 continue
