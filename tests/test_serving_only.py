@@ -143,3 +143,17 @@ def test_the_serving_only_environment_serves_predict_and_invocations(tmp_path: P
     assert clients == {"documented": labels, "client": labels, "mlflow": labels}
     lines = sum(path.read_bytes().count(b"\n") for path in log.glob("predictions-*.jsonl"))
     assert lines == 4 * len(records), "every request's rows are logged"
+
+    # Without the registry group, a models:/ URI is refused with the fix, not a traceback.
+    refused = subprocess.run(
+        [str(serving_env / "bin" / "my-ml-project"), "serve", "--model", MODEL],
+        cwd=project,
+        env={**project_env(project), "PORT": str(_free_port())},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert refused.returncode == 2, refused.stderr[-2000:]  # a UserError
+    assert "mlflow is not installed; install the registry group" in refused.stderr
+    assert "Traceback" not in refused.stderr

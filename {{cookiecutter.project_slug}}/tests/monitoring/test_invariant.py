@@ -28,6 +28,7 @@ from {{ cookiecutter.package_name }}.core.config import load_config
 from {{ cookiecutter.package_name }}.core.schema import feature_names
 from {{ cookiecutter.package_name }}.io import registry
 from {{ cookiecutter.package_name }}.io.exported_model import Bundle, read_bundle
+from {{ cookiecutter.package_name }}.io.sqlite_registry import REFERENCE_ARTIFACT
 from {{ cookiecutter.package_name }}.serving.app import create_app
 from {{ cookiecutter.package_name }}.serving.settings import ServiceSettings
 from tests.helpers import copy_project, feature_records
@@ -58,7 +59,7 @@ def register(bundle: Bundle, training_rows: pd.DataFrame) -> registry.Registered
     with mlflow.start_run(experiment_id=client.create_experiment(MODEL)) as run:
         path = Path("reference.parquet")
         reference.to_parquet(path, index=False)
-        mlflow.log_artifact(str(path), registry.REFERENCE_ARTIFACT.rsplit("/", 1)[0])
+        mlflow.log_artifact(str(path), REFERENCE_ARTIFACT.rsplit("/", 1)[0])
     client.create_registered_model(MODEL)
     version = client.create_model_version(MODEL, run.info.artifact_uri, run_id=run.info.run_id)
     return registry.RegisteredVersion(MODEL, str(version.version), run.info.run_id)

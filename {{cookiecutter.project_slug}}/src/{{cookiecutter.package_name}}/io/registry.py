@@ -1,5 +1,8 @@
 """The only module that talks to MLflow: tracking URI, experiments, logging, registering, loading.
 
+(One exception, for speed: `serve` exports from the embedded registry with `sqlite_registry`,
+which reads MLflow's tables itself where it knows their layout.)
+
 Default: an embedded registry, `sqlite:///<cwd>/mlflow.db`, artefacts in `mlartifacts/` beside it.
 Set MLFLOW_TRACKING_URI to use an MLflow server instead; nothing else changes.
 
@@ -36,18 +39,16 @@ from ..core.errors import UserError
 from ..core.model_uri import parse_model_uri, version_uri
 from ..core.schema import feature_names
 from . import exported_model
+from .sqlite_registry import REFERENCE_ARTIFACT, sqlite_path, tracking_uri
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
     from sklearn.pipeline import Pipeline
 
-DEFAULT_DATABASE = Path("mlflow.db")
 ARTIFACTS_FOLDER = "mlartifacts"
 MODEL_REQUIREMENTS = ("mlflow", "scikit-learn", "skops", "pandas", "numpy", "scipy")
 # The alias of the version in production: `promote` moves it, `monitor` checks it by default.
 CHAMPION = "champion"
-# The reference sample monitoring compares logged predictions with, stored in the training run.
-REFERENCE_ARTIFACT = "reference/reference.parquet"
 
 
 @dataclass(frozen=True)
@@ -98,19 +99,10 @@ class MonitoringRecord:
     artifacts: list[Path]
 
 
-def tracking_uri() -> str:
-    """MLFLOW_TRACKING_URI if set, else the embedded SQLite registry in the working directory."""
-    return os.environ.get("MLFLOW_TRACKING_URI") or f"sqlite:///{DEFAULT_DATABASE.resolve()}"
-
-
-def _sqlite_path(uri: str) -> Path | None:
-    return Path(uri.removeprefix("sqlite:///")) if uri.startswith("sqlite:///") else None
-
-
 def init_registry() -> str:
     """Create the registry's schema once, under a file lock, so concurrent first runs can't race."""
     uri = tracking_uri()
-    database = _sqlite_path(uri)
+    database = sqlite_path(uri)
     mlflow.set_tracking_uri(uri)
     if database is None:
         return uri
@@ -126,7 +118,7 @@ def _experiment_id(name: str) -> str:
     existing = client.get_experiment_by_name(name)
     if existing is not None:
         return str(existing.experiment_id)
-    database = _sqlite_path(tracking_uri())
+    database = sqlite_path(tracking_uri())
     location = None
     if database is not None:
         location = (database.parent / ARTIFACTS_FOLDER / name).as_uri()
@@ -285,7 +277,7 @@ def export_model(uri: str, destination: Path) -> exported_model.ModelInfo:
     training fingerprints and metrics, so a server (or an image) needs no registry to load it.
     """
     parsed = parse_model_uri(uri)
-    database = _sqlite_path(tracking_uri())
+    database = sqlite_path(tracking_uri())
     if database is not None and not database.is_file():
         raise UserError(
             f"cannot load model {uri}: no registry at {database}; train a model first "
@@ -342,11 +334,15 @@ def _export_reference(run_id: str, destination: Path) -> None:
         except (MlflowException, OSError):  # trained before reference samples: no fast path
             return
         reference = pd.read_parquet(path)
-    columns = {
+    exported_model.write_reference(destination, reference_columns(reference))
+
+
+def reference_columns(reference: pd.DataFrame) -> dict[str, list[Any]]:
+    """The reference sample's feature columns as plain values, missing ones as None."""
+    return {
         name: [None if pd.isna(value) else value for value in reference[name].tolist()]
         for name in feature_names()
     }
-    exported_model.write_reference(destination, columns)
 
 
 def resolve_version(uri: str) -> RegisteredVersion:

@@ -1,14 +1,15 @@
 """Fetch the model to serve: export it from the registry in a worker process, or use MODEL_DIR's.
 
-An export spends most of its time importing MLflow; start-up spends most of its time importing
-pydantic, FastAPI and scikit-learn. `fetch_model` therefore starts the export first, from the raw
-MODEL_URI and MODEL_DIR, in a one-process pool (`ProcessPoolExecutor`, spawned) before any of
-those imports, so that the two run side by side; this module imports nothing heavy for that
-reason. `ModelFetch.model_dir` then takes the validated settings: it waits for the export if they
-name what was started, and otherwise (a value read from `.env` or the secrets folder) fetches what
-they name. The worker returns `registry.export_model`'s `ModelInfo` once the folder is complete,
-or raises the UserError that says what went wrong; its own output goes to a file, read only to
-explain a worker that died.
+An export through MLflow spends most of its time importing MLflow (from the embedded registry,
+`io.sqlite_registry` exports without MLflow where it can); start-up spends most of its time
+importing pydantic, FastAPI and scikit-learn. `fetch_model` therefore starts the export first,
+from the raw MODEL_URI and MODEL_DIR, in a one-process pool (`ProcessPoolExecutor`, spawned)
+before any of those imports, so that the two run side by side; this module imports nothing
+heavy for that reason. `ModelFetch.model_dir` then takes the validated settings: it waits for
+the export if they name what was started, and otherwise (a value read from `.env` or the
+secrets folder) fetches what they name. The worker returns the export's `ModelInfo` once the
+folder is complete, or raises the UserError that says what went wrong; its own output goes to a
+file, read only to explain a worker that died.
 """
 
 import multiprocessing
@@ -25,16 +26,29 @@ from pathlib import Path
 from ..core.errors import UserError
 from ..core.model_uri import FORMS
 from ..io.exported_model import ModelInfo, has_bundle
+from ..io.sqlite_registry import export_version
 
 
 def _export(uri: str, folder: Path) -> ModelInfo:
-    """In the worker: export the version; any failure comes back as one UserError line."""
-    from ..io.registry import export_model
+    """In the worker: export the version; any failure comes back as one UserError line.
 
+    From the embedded registry `sqlite_registry` writes the folder without importing MLflow
+    where it can; otherwise, and for any other registry, MLflow does (`registry.export_model`).
+    """
     try:
+        info = export_version(uri, folder)
+        if info is not None:
+            return info
+        from ..io.registry import export_model
+
         return export_model(uri, folder)
     except UserError:
         raise
+    except ModuleNotFoundError as error:  # an environment without the `registry` group
+        raise UserError(
+            f"cannot load model {uri}: {error.name} is not installed; install the registry group "
+            "(uv sync --group registry) or serve an exported folder (MODEL_DIR)"
+        ) from None
     except Exception as error:  # the registry's own errors, e.g. a server that does not answer
         lines = str(error).strip().splitlines() or [type(error).__name__]
         raise UserError(f"cannot load model {uri}: {lines[0]}") from None
