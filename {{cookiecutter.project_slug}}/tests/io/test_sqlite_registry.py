@@ -64,7 +64,7 @@ def test_the_folder_is_byte_for_byte_the_one_mlflow_exports(
 
 
 @pytest.mark.slow
-def test_serves_export_worker_does_not_import_mlflow(
+def test_serves_export_worker_imports_neither_mlflow_nor_pandas(
     registered: tuple[Path, RegisteredVersion], database: Path, tmp_path: Path
 ) -> None:
     script = (
@@ -72,7 +72,7 @@ def test_serves_export_worker_does_not_import_mlflow(
         "from pathlib import Path\n"
         "from {{ cookiecutter.package_name }}.serving.fetch import _export\n"
         f"_export({registered[1].uri!r}, Path({str(tmp_path / 'model')!r}))\n"
-        "print(sorted(m for m in sys.modules if m.split('.')[0] == 'mlflow'))\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('mlflow', 'pandas')))\n"
     )
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr

@@ -194,7 +194,8 @@ def _reference(path: Path) -> dict[str, list[Any]] | None:
     except ImportError:
         raise _LeftToMlflow("pyarrow is not installed") from None
     try:
-        table = pq.read_table(path, columns=feature_names())
+        with pq.ParquetFile(path) as file:  # not `read_table`: its dataset layer imports pandas
+            table = file.read(columns=feature_names())
     except (OSError, ValueError, KeyError, pa.ArrowException) as error:
         raise _LeftToMlflow(f"reference: {error}") from None
     plain = (
