@@ -3,7 +3,12 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from {{ cookiecutter.package_name }}.core.errors import UserError
-from {{ cookiecutter.package_name }}.monitoring.window import Window, parse_duration, window
+from {{ cookiecutter.package_name }}.monitoring.window import (
+    Window,
+    parse_duration,
+    whole_second_after,
+    window,
+)
 
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 
@@ -25,6 +30,15 @@ def test_since_counts_back_from_now_or_to() -> None:
     assert window("24h", None, None, NOW) == Window(NOW - timedelta(hours=24), NOW)
     end = datetime(2026, 2, 1, tzinfo=UTC)
     assert window("1d", None, "2026-02-01", NOW) == Window(end - timedelta(days=1), end)
+
+
+def test_the_default_end_holds_the_rows_of_the_second_under_way() -> None:
+    logged = datetime(2026, 3, 1, 12, 0, 0, 400_000, tzinfo=UTC)
+    started = logged + timedelta(milliseconds=300)  # `monitor` right after the last request
+    end = whole_second_after(started)
+    assert end == datetime(2026, 3, 1, 12, 0, 1, tzinfo=UTC)
+    assert logged < window("24h", None, None, end).end
+    assert whole_second_after(NOW) == NOW, "a whole second stays as it is"
 
 
 def test_from_to_in_utc() -> None:

@@ -35,7 +35,7 @@ from . import alerts, evidently_worker
 from .drift import measure
 from .log_reader import read_labels, read_log
 from .summary import Quality, QualityCheck, Summary, alert_text, terminal
-from .window import Window, window
+from .window import Window, whole_second_after, window
 
 REPORT_FILE = "report.html"
 SUMMARY_FILE = "summary.json"
@@ -170,7 +170,7 @@ def run(
     with _paused_gc():
         from ..core.config import load_config
 
-        now = datetime.now(UTC).replace(microsecond=0)
+        now = whole_second_after(datetime.now(UTC))
         config = load_config(config_path)
         return monitor(config, model, window(since, start, end, now), labels, now)
 

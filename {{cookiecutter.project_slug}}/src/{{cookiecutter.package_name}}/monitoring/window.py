@@ -20,6 +20,17 @@ class Window:
     end: datetime
 
 
+def whole_second_after(moment: datetime) -> datetime:
+    """`moment` rounded up to a whole second: the default end of a window that starts the job.
+
+    A window is half-open, so ending it at the current second rounded down would leave out the
+    rows logged in the fraction of that second that had passed (all of them, for a `monitor`
+    started within a second of the last request).
+    """
+    whole = moment.replace(microsecond=0)
+    return whole if whole == moment else whole + timedelta(seconds=1)
+
+
 def parse_duration(text: str) -> timedelta:
     """`30m`, `24h`, `7d` or `2w` as a timedelta; anything else is a UserError."""
     match = re.fullmatch(r"([0-9]+)([mhdw])", text.strip())
