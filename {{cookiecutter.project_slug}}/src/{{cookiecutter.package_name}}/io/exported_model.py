@@ -27,6 +27,8 @@ CARD_FILE = "model_card.md"
 # The version's reference sample's features, by column (null where missing): serving checks its
 # fast path against the pipeline on these rows. Absent from folders exported before it existed.
 REFERENCE_FILE = "reference-features.json"
+# The ModelInfo fields training writes as model version tags (read back by `tagged_fields`).
+VERSION_TAGS = ("problem_type", "data_fingerprint", "config_fingerprint")
 # An exported model as loaded: its metadata and the pipeline.
 Bundle = tuple["ModelInfo", "Pipeline"]
 
@@ -56,6 +58,11 @@ class ModelInfo:
         """One hash of the training config and data: equal for equal training runs."""
         pair = f"{self.config_fingerprint}:{self.data_fingerprint}"
         return hashlib.sha256(pair.encode()).hexdigest()
+
+
+def tagged_fields(tags: dict[str, str]) -> dict[str, str]:
+    """The ModelInfo fields training stores as version tags ("unknown" where a tag is absent)."""
+    return {key: tags.get(key, "unknown") for key in VERSION_TAGS}
 
 
 def write_info(folder: Path, info: ModelInfo) -> None:
